@@ -1,0 +1,1 @@
+# contrib/contrib.mk: build rules for this part (included by Makefile.am).

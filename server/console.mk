@@ -1,0 +1,1 @@
+# server/console.mk: build rules for this part (included by Makefile.am).

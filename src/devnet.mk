@@ -1,0 +1,1 @@
+# src/devnet.mk: build rules for this part (included by Makefile.am).

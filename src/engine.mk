@@ -1,0 +1,1 @@
+# src/engine.mk: build rules for this part (included by Makefile.am).

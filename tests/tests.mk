@@ -1,0 +1,1 @@
+# tests/tests.mk: build rules for this part (included by Makefile.am).

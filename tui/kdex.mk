@@ -1,0 +1,1 @@
+# tui/kdex.mk: build rules for this part (included by Makefile.am).
