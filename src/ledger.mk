@@ -1,0 +1,1 @@
+# src/ledger.mk: build rules for this part (included by Makefile.am).
