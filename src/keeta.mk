@@ -1,1 +1,10 @@
-# src/keeta.mk: build rules for this part (included by Makefile.am).
+# src/keeta.mk: the Keeta primitives (hash, accounts, DER), the kdex keeta
+# tests, the SDK conformance test and the decoder fuzz target.
+src_libkdex_a_SOURCES += src/keeta_hash.h src/keeta_account.h src/keeta_der.h
+
+EXTRA_DIST += tests/data/keeta/README.md tests/data/keeta/accounts.json \
+	tests/data/keeta/blocks.json tests/data/keeta/c-check.txt \
+	tests/data/keeta/identifiers.json tests/data/keeta/message-signing.json \
+	tests/data/keeta/meta.json tests/data/keeta/networks.json \
+	tests/data/keeta/passphrase.json tests/data/keeta/staples.json \
+	tests/data/keeta/votes.json
