@@ -1,1 +1,3 @@
-# src/devnet.mk: build rules for this part (included by Makefile.am).
+# src/devnet.mk: kdex-devnet (a local Keeta representative) and the Keeta
+# REST client (included by Makefile.am).
+src_libkdex_a_SOURCES += src/devnet.h src/keeta_client.h
