@@ -27,24 +27,9 @@
 #include <stdint.h>
 
 #include "keeta_account.h"
+#include "keeta_block.h"
 #include "keeta_der.h"
 #include "keeta_perm.h"
-
-/* Non-negative integer of any size Keeta allows (supply < 10^200):
- * minimal big-endian magnitude, len 0 = zero. Plain value type. */
-#define KEETA_AMOUNT_MAX	84
-struct keeta_amount {
-	size_t	len;
-	uint8_t	be[KEETA_AMOUNT_MAX];
-};
-void	keeta_amount_from_u128(struct keeta_amount *, keeta_u128);
-/* 0, or -1 when the value does not fit. */
-int	keeta_amount_to_u128(const struct keeta_amount *, keeta_u128 *);
-/* "0x..." upper-case hex as the API writes it; -1 on bad input. */
-int	keeta_amount_from_hex(struct keeta_amount *, const char *);
-/* Compare: <0, 0, >0. */
-int	keeta_amount_cmp(const struct keeta_amount *,
-	    const struct keeta_amount *);
 
 /* What went wrong. code is the node's error code ("LEDGER_INVALID_BALANCE",
  * ...) or one of the client's own: "CLIENT_TRANSPORT" (no answer after the
