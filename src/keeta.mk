@@ -1,6 +1,7 @@
 # src/keeta.mk: the Keeta primitives (hash, accounts, DER), the kdex keeta
 # tests, the SDK conformance test and the decoder fuzz target.
-src_libkdex_a_SOURCES += src/keeta_hash.h src/keeta_account.h src/keeta_der.h
+src_libkdex_a_SOURCES += src/keeta_hash.c src/keeta_hash.h \
+	src/keeta_account.c src/keeta_account.h src/keeta_der.c src/keeta_der.h
 
 EXTRA_DIST += tests/data/keeta/README.md tests/data/keeta/accounts.json \
 	tests/data/keeta/blocks.json tests/data/keeta/c-check.txt \
