@@ -17,18 +17,20 @@ dist_man_MANS += man/kdex-console.1
 
 # Unit tests of the parts that need no server: parsing, the table,
 # completion candidates and formatting.
-check_PROGRAMS += check_console
-check_console_SOURCES = tests/check_console.c \
+check_PROGRAMS += tests/check_console
+tests_check_console_SOURCES = tests/check_console.c \
 	server/console_cmd.c server/console_cmd.h \
 	server/console_parse.c server/console_parse.h \
 	server/console_http.c server/console_http.h \
 	server/console_fmt.c server/console_fmt.h
-check_console_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/server
-check_console_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
-check_console_LDADD = $(TEST_LIBS)
-# VALGRIND_TESTS += check_console: see doc/console.md (Makefile.am sets it after the includes).
+tests_check_console_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/server
+tests_check_console_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_check_console_LDADD = $(TEST_LIBS)
+# Makefile.am assigns VALGRIND_TESTS after the fragments; until it adds
+# $(CONSOLE_VALGRIND_TESTS) there, this names the program for it.
+CONSOLE_VALGRIND_TESTS = tests/check_console
 
 # Integration tests: kdex-console against a real kdexd and its devnet.
 CONSOLE_TESTS =
-TESTS += check_console $(CONSOLE_TESTS)
+TESTS += tests/check_console $(CONSOLE_TESTS)
 EXTRA_DIST += $(CONSOLE_TESTS)
