@@ -1242,12 +1242,12 @@ book_amend(struct book *b, uint64_t now, uint64_t user, uint64_t id,
 	li = order_unrest(b, oi);
 	if (o->heap != NIL)
 		heap_remove(b, oi);	/* re-keyed by its new stamp */
+	ev.amended.kept_priority = false;
+	emit(b, &ev);
 	emit_level(b, li == NIL ? NULL : &b->lv[li], o->side, oldp);
 	o->price = np;
 	o->qty = o->qty - oldq + nq;
 	o->left = nq;
-	ev.amended.kept_priority = false;
-	emit(b, &ev);
 	stop = match(b, oi, np, NULL);
 	finish_taker(b, oi, stop, 1);
 	book_assert(b);
