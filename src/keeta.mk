@@ -22,3 +22,9 @@ tests_check_keeta_account_LDADD = $(TEST_LIBS)
 tests_check_keeta_der_SOURCES = tests/check_keeta_der.c
 tests_check_keeta_der_CFLAGS = $(TEST_CFLAGS)
 tests_check_keeta_der_LDADD = $(TEST_LIBS)
+
+# kdex keeta subcommands, driven from the shell; and the man page kdex(1)
+# (engineer G adds the other commands' sections to the same file).
+TESTS += tests/keeta_cli.test
+EXTRA_DIST += tests/keeta_cli.test
+dist_man_MANS += man/kdex.1
