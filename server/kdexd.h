@@ -246,6 +246,20 @@ route_fn	trade_withdraw;
 route_fn	trade_withdrawals;
 route_fn	trade_withdrawal;
 
+/* Internal commands (demo, cron): queued without an HTTP answer. */
+struct exchange_cmd;
+struct market;
+struct book;
+int	 route_submit(struct exchange_cmd *);
+/* A login: the user's ledger id (registered when new); demo funds. */
+int64_t	 route_login(const char *addr);
+int64_t	 route_user_id(const char *addr);
+void	 route_demo_fund(int64_t uid, const char *addr, unsigned int mult);
+size_t	 route_market_count(void);
+int64_t	 route_market_id(size_t);
+const struct market *route_market(size_t);
+const struct book *route_book(size_t);
+
 /* kdexd_demo.c */
 int	 demo_init(struct kdexd *, char **cause);
 void	 demo_cron(struct kdexd *);

@@ -1,1 +1,13 @@
-# server/kdexd.mk: build rules for this part (included by Makefile.am).
+# server/kdexd.mk: kdexd, the exchange server (issue 4), its load
+# generator and its integration tests. Included by Makefile.am.
+#
+# kdexd is built at the top of the build tree (bin_PROGRAMS, path "kdexd")
+# so that the README's first command, ./kdexd --demo, works from there.
+bin_PROGRAMS += kdexd
+kdexd_SOURCES = server/kdexd.c server/kdexd.h server/kdexd_http.c \
+	server/kdexd_http.h server/kdexd_conf.c server/kdexd_auth.c \
+	server/kdexd_ws.c server/kdexd_route.c server/kdexd_trade.c server/kdexd_demo.c \
+	server/kdexd_admin.c
+kdexd_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(CJSON_CFLAGS) $(SQLITE_CFLAGS) \
+	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
+kdexd_LDADD = $(KDEX_LIBS) $(LWS_LIBS)

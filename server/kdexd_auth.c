@@ -24,7 +24,6 @@
 #include <sqlite3.h>
 
 #include "keeta_account.h"
-#include "ledger.h"
 #include "kdexd.h"
 #include "util.h"
 
@@ -287,7 +286,7 @@ auth_verify(struct kdexd_req *req, struct kdexd_resp *resp)
 	const char		*pub, *nonce, *sigx, *why, *stored;
 	char			 addr[KEETA_ADDRESS_MAX], *msg, *tok;
 	uint8_t			 sig[KEETA_SIG_LEN];
-	int64_t			 exp, now = kdexd_now_ms(), uid;
+	int64_t			 exp, now = kdexd_now_ms();
 	int			 err = 0, used, ok;
 	cJSON			*o;
 
@@ -360,9 +359,10 @@ auth_verify(struct kdexd_req *req, struct kdexd_resp *resp)
 		    why);
 		return;
 	}
-	if (s->ledger != NULL)
-		ledger_user_add(s->ledger, addr, keeta_key_type_name(pk.type),
-		    &uid);
+	if (route_login(addr) == 0) {
+		kdexd_resp_error(resp, 500, "internal", "cannot register user");
+		return;
+	}
 	s->stats.auth_ok++;
 	exp = now / 1000 + s->conf.jwt_ttl;
 	tok = auth_make_token(s, addr, exp);
