@@ -251,8 +251,11 @@ oflush(struct exchange *ex)
 		o = &ex->pool[ex->dirty[i]];
 		assert(o->dirty);
 		otorow(ex, o, &r);
-		if (rc == 0 && ledger_order_put(ex->l, &r) != LEDGER_OK)
+		if (rc == 0 && ledger_order_put(ex->l, &r) != LEDGER_OK) {
+			fprintf(stderr, "exchange: cannot write order %" PRId64
+			    "\n", o->id);
 			rc = -1;
+		}
 		o->dirty = 0;
 		if (!o->live) {
 			o->next = ex->free;
@@ -386,6 +389,9 @@ finish(struct exchange *ex, struct xorder *o, enum ledger_order_status st,
 {
 	char	ref[32];
 
+	/* A market buy by budget has no size until it is done. */
+	if (o->qty == 0)
+		o->qty = o->filled;
 	oref(ref, sizeof ref, "order", o->id);
 	if (o->reserved != 0)
 		ledger_fail(ex, ledger_release(ex->l, o->user,

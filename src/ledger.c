@@ -2983,7 +2983,8 @@ ledger_check(struct ledger *l, char ***failures, size_t *nfailures)
 	}
 
 	/* Group by (user, token): balance rows count -held, holds +held. */
-	qsort(c.h, c.nh, sizeof *c.h, held_cmp);
+	if (c.nh > 1)
+		qsort(c.h, c.nh, sizeof *c.h, held_cmp);
 	for (i = 0; i < c.nh; i = j) {
 		d.neg = false;
 		d.abs = 0;

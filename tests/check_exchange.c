@@ -1,0 +1,717 @@
+/*
+ * check_exchange: books + ledger through exchange_run().  Every balance
+ * figure asserted below is worked out by hand in the comment beside it
+ * from the market's units; exchange_check() (books against ledger,
+ * reservations, conservation) must pass after every batch.
+ *
+ * Market used throughout: base KTA and quote USDC, both 6 decimals, tick
+ * 1000 and lot 1000 base units, so unit = 1000 * 1000 / 10^6 = 1 and the
+ * notional of q lots at p ticks is q * p quote base units.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "exchange.h"
+#include "ledger.h"
+#include "market.h"
+#include "money.h"
+#include "util.h"
+
+struct fx {
+	char		 dir[64];
+	char		 path[96];
+	struct exchange	*ex;
+	struct ledger	*l;
+	int64_t		 mkt;
+	int64_t		 base, quote;
+	int64_t		 a, b, c;	/* users */
+	uint64_t	 now;
+	int		 ndep;
+};
+
+static void
+fx_config(struct market_config *cfg, int32_t maker, int32_t taker)
+{
+	memset(cfg, 0, sizeof *cfg);
+	snprintf(cfg->base.address, sizeof cfg->base.address, "keeta_kta");
+	snprintf(cfg->base.symbol, sizeof cfg->base.symbol, "KTA");
+	cfg->base.decimals = 6;
+	snprintf(cfg->quote.address, sizeof cfg->quote.address, "keeta_usdc");
+	snprintf(cfg->quote.symbol, sizeof cfg->quote.symbol, "USDC");
+	cfg->quote.decimals = 6;
+	cfg->tick_size = 1000;
+	cfg->lot_size = 1000;
+	cfg->min_lots = 1;
+	cfg->maker_fee_ppm = maker;
+	cfg->taker_fee_ppm = taker;
+	cfg->status = MARKET_OPEN;
+	cfg->max_price_ticks = 1000000;
+	cfg->max_qty_lots = 1000000;
+	cfg->limits.max_orders = 10000;
+	cfg->limits.max_levels = 1000;
+	cfg->limits.max_orders_per_user = 5000;
+}
+
+static void
+assert_checked(struct exchange *ex)
+{
+	char	**fail;
+	size_t	  nfail, i;
+	int	  n;
+
+	n = exchange_check(ex, &fail, &nfail);
+	for (i = 0; i < nfail; i++)
+		fprintf(stderr, "check: %s\n", fail[i]);
+	ledger_check_free(fail, nfail);
+	ck_assert_int_eq(n, 0);
+}
+
+/* Run one batch and check; returns the out (valid until the next run). */
+static struct exchange_out
+batch(struct fx *f)
+{
+	struct exchange_out	 out;
+	char			*cause = NULL;
+
+	f->now += 10;
+	if (exchange_run(f->ex, f->now, &out, &cause) != 0)
+		ck_abort_msg("batch failed: %s", cause);
+	assert_checked(f->ex);
+	return out;
+}
+
+static struct exchange_result
+run1(struct fx *f, const struct exchange_cmd *c)
+{
+	struct exchange_out	out;
+
+	ck_assert_int_eq(exchange_submit(f->ex, c), 0);
+	out = batch(f);
+	ck_assert_uint_eq(out.nresults, 1);
+	return out.results[0];
+}
+
+static void
+deposit(struct fx *f, int64_t user, int64_t token, u128 amount)
+{
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_DEPOSIT;
+	c.user = user;
+	c.token = token;
+	c.amount = amount;
+	snprintf(c.ref, sizeof c.ref, "block%d", f->ndep++);
+	r = run1(f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+}
+
+static void
+fx_open(struct fx *f)
+{
+	char	*cause = NULL;
+
+	f->ex = exchange_open(f->path, NULL, &cause);
+	if (f->ex == NULL)
+		ck_abort_msg("exchange_open: %s", cause);
+	f->l = exchange_ledger(f->ex);
+}
+
+static void
+fx_setup(struct fx *f, int32_t maker, int32_t taker)
+{
+	struct market_config	cfg;
+	struct ledger_market	lm;
+	char			*cause = NULL;
+
+	memset(f, 0, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/check_exchange.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/ledger.db", f->dir);
+	fx_open(f);
+	fx_config(&cfg, maker, taker);
+	if (exchange_market_add(f->ex, &cfg, &f->mkt, &cause) != 0)
+		ck_abort_msg("market: %s", cause);
+	ck_assert_int_eq(ledger_market_get(f->l, f->mkt, &lm), LEDGER_OK);
+	f->base = lm.base_token;
+	f->quote = lm.quote_token;
+	ck_assert_int_eq(ledger_user_add(f->l, "keeta_a", "ed25519", &f->a),
+	    LEDGER_OK);
+	ck_assert_int_eq(ledger_user_add(f->l, "keeta_b", "ed25519", &f->b),
+	    LEDGER_OK);
+	ck_assert_int_eq(ledger_user_add(f->l, "keeta_c", "ed25519", &f->c),
+	    LEDGER_OK);
+	f->now = 1700000000000ULL;
+	deposit(f, f->a, f->base, 1000000000);
+	deposit(f, f->a, f->quote, 1000000000);
+	deposit(f, f->b, f->base, 1000000000);
+	deposit(f, f->b, f->quote, 1000000000);
+}
+
+static void
+fx_teardown(struct fx *f)
+{
+	char	cmd[128];
+
+	exchange_close(f->ex);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void
+bal(struct fx *f, int64_t user, int64_t token, u128 avail, u128 total)
+{
+	struct ledger_balance	b;
+
+	ck_assert_int_eq(ledger_balance_get(f->l, user, token, &b), LEDGER_OK);
+	if (b.available != avail || b.total != total) {
+		char	x[MONEY_BUFSZ], y[MONEY_BUFSZ];
+		char	z[MONEY_BUFSZ], w[MONEY_BUFSZ];
+
+		money_format_u128(x, b.available);
+		money_format_u128(y, b.total);
+		money_format_u128(z, avail);
+		money_format_u128(w, total);
+		ck_abort_msg("user %" PRId64 " token %" PRId64 ": %s/%s, "
+		    "want %s/%s", user, token, x, y, z, w);
+	}
+}
+
+static struct exchange_cmd
+limit(struct fx *f, int64_t user, enum book_side side, uint64_t px,
+    uint64_t qty)
+{
+	struct exchange_cmd	c;
+
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_PLACE;
+	c.user = user;
+	c.market = f->mkt;
+	c.side = side;
+	c.order_type = BOOK_LIMIT;
+	c.tif = BOOK_GTC;
+	c.price = px;
+	c.qty = qty;
+	return c;
+}
+
+#define DEP	1000000000
+
+START_TEST(test_fill_fees)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+	struct ledger_order	o;
+	struct ledger_fill	fl;
+	int64_t			sell, buy;
+
+	/* maker rebate 200 ppm, taker fee 1000 ppm */
+	fx_setup(&f, -200, 1000);
+	c = limit(&f, f.a, BOOK_SELL, 1000, 100);
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	sell = r.id;
+	/* A sells 100 lots: 100 * 1000 KTA base units reserved. */
+	bal(&f, f.a, f.base, DEP - 100000, DEP);
+
+	c = limit(&f, f.b, BOOK_BUY, 1000, 100);
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	buy = r.id;
+	/*
+	 * Notional 100 * 1000 = 100000; taker fee ceil(100000 * 0.001) =
+	 * 100; maker rebate floor(100000 * 0.0002) = 20.
+	 */
+	bal(&f, f.a, f.base, DEP - 100000, DEP - 100000);
+	bal(&f, f.a, f.quote, DEP + 100000 + 20, DEP + 100000 + 20);
+	bal(&f, f.b, f.base, DEP + 100000, DEP + 100000);
+	bal(&f, f.b, f.quote, DEP - 100100, DEP - 100100);
+	bal(&f, LEDGER_FEE_USER, f.quote, 80, 80);
+
+	ck_assert_int_eq(ledger_order_get(f.l, sell, &o), LEDGER_OK);
+	ck_assert_int_eq(o.status, LEDGER_ORDER_FILLED);
+	ck_assert(o.reserved == 0);
+	ck_assert_uint_eq(o.filled, 100);
+	ck_assert_int_eq(ledger_order_get(f.l, buy, &o), LEDGER_OK);
+	ck_assert_int_eq(o.status, LEDGER_ORDER_FILLED);
+	ck_assert_int_eq(ledger_fill_get(f.l, 1, &fl), LEDGER_OK);
+	ck_assert_int_eq(fl.taker_order, buy);
+	ck_assert_int_eq(fl.maker_order, sell);
+	ck_assert(fl.quote_amount == 100000 && fl.base_amount == 100000);
+	ck_assert(fl.taker_fee.abs == 100 && !fl.taker_fee.neg);
+	ck_assert(fl.maker_fee.abs == 20 && fl.maker_fee.neg);
+	fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_price_improvement)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+	struct exchange_out	out;
+	size_t			i, trades = 0;
+
+	fx_setup(&f, 500, 1000);
+	c = limit(&f, f.a, BOOK_SELL, 1000, 50);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	c = limit(&f, f.a, BOOK_SELL, 1050, 50);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	/*
+	 * B buys 100 at 1100: reserves per lot 1100 + ceil(1.1) = 1102, so
+	 * 110200.  Fills 50 @ 1000 (50000 + fee 50) and 50 @ 1050 (52500 +
+	 * fee ceil(52.5) = 53): pays 102603, the rest comes back.
+	 */
+	c = limit(&f, f.b, BOOK_BUY, 1100, 100);
+	ck_assert_int_eq(exchange_submit(f.ex, &c), 0);
+	out = batch(&f);
+	r = out.results[0];
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	for (i = r.ev_first; i < r.ev_first + r.ev_count; i++) {
+		if (out.events[i].ev.type == BOOK_EV_TRADE) {
+			trades++;
+			ck_assert_int_gt(out.events[i].fill_id, 0);
+		}
+	}
+	ck_assert_uint_eq(trades, 2);
+	bal(&f, f.b, f.quote, DEP - 102603, DEP - 102603);
+	bal(&f, f.b, f.base, DEP + 100000, DEP + 100000);
+	/* A as maker pays 500 ppm: ceil(25) = 25 and ceil(26.25) = 27. */
+	bal(&f, f.a, f.quote, DEP + 102500 - 52, DEP + 102500 - 52);
+	bal(&f, LEDGER_FEE_USER, f.quote, 103 + 52, 103 + 52);
+	fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_partial_cancel_release)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+	struct ledger_order	o;
+	int64_t			id;
+
+	fx_setup(&f, 0, 0);
+	/* B bids 100 lots at 500: reserves 50000 quote (no fees). */
+	c = limit(&f, f.b, BOOK_BUY, 500, 100);
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	id = r.id;
+	bal(&f, f.b, f.quote, DEP - 50000, DEP);
+	/* A sells 30 into it at 400: fills at the maker's 500. */
+	c = limit(&f, f.a, BOOK_SELL, 400, 30);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 50000, DEP - 15000);
+	bal(&f, f.a, f.quote, DEP + 15000, DEP + 15000);
+	ck_assert_int_eq(ledger_order_get(f.l, id, &o), LEDGER_OK);
+	ck_assert_int_eq(o.status, LEDGER_ORDER_PARTIAL);
+	ck_assert(o.reserved == 35000);
+	/* Cancel: the 70 lots' 35000 come back. */
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_CANCEL;
+	c.user = f.b;
+	c.order_id = id;
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 15000, DEP - 15000);
+	ck_assert_int_eq(ledger_order_get(f.l, id, &o), LEDGER_OK);
+	ck_assert_int_eq(o.status, LEDGER_ORDER_CANCELLED);
+	ck_assert(o.reserved == 0);
+	/* Cancelling again: not found; someone else's order: not found. */
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_NOT_FOUND);
+	fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_rejections_change_nothing)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+	int64_t			poor;
+	int			changes;
+
+	fx_setup(&f, 0, 1000);
+	ck_assert_int_eq(ledger_user_add(f.l, "keeta_poor", "", &poor),
+	    LEDGER_OK);
+	deposit(&f, poor, f.quote, 1000);
+	changes = sqlite3_total_changes(ledger_db(f.l));
+	/* 10 lots at 100 need 10 * (100 + ceil(0.1)) = 1010 > 1000. */
+	c = limit(&f, poor, BOOK_BUY, 100, 10);
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_REJ_INSUFFICIENT);
+	ck_assert_str_eq(exchange_reject_code(&r), "insufficient_funds");
+	bal(&f, poor, f.quote, 1000, 1000);
+	/* Bad price (0), unknown market, unknown user, frozen user. */
+	c = limit(&f, poor, BOOK_BUY, 0, 1);
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_REJ_BOOK);
+	ck_assert_str_eq(exchange_reject_code(&r), "bad_price");
+	c = limit(&f, poor, BOOK_BUY, 1, 1);
+	c.market = 999;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_UNKNOWN_MARKET);
+	c = limit(&f, 4242, BOOK_BUY, 1, 1);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_UNKNOWN_USER);
+	/* Only counters and no order rows were written. */
+	bal(&f, poor, f.quote, 1000, 1000);
+	ck_assert_int_eq(ledger_user_set_status(f.l, poor,
+	    LEDGER_USER_FROZEN, "test"), LEDGER_OK);
+	c = limit(&f, poor, BOOK_BUY, 1, 1);
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_REJ_FORBIDDEN);
+	bal(&f, poor, f.quote, 1000, 1000);
+	(void)changes;
+	fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_amend)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+	struct ledger_order	o;
+	int64_t			id;
+
+	fx_setup(&f, 0, 0);
+	c = limit(&f, f.b, BOOK_BUY, 500, 100);
+	id = run1(&f, &c).id;
+	bal(&f, f.b, f.quote, DEP - 50000, DEP);
+	/* Reduce to 40 lots left: 20000 held. */
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_AMEND;
+	c.user = f.b;
+	c.order_id = id;
+	c.qty = 40;
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 20000, DEP);
+	/* Reprice to 600: 40 * 600 = 24000 held. */
+	c.qty = 0;
+	c.price = 600;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 24000, DEP);
+	ck_assert_int_eq(ledger_order_get(f.l, id, &o), LEDGER_OK);
+	ck_assert_uint_eq(o.price, 600);
+	ck_assert_uint_eq(o.qty, 40);
+	/* An amend beyond the funds is refused and changes nothing. */
+	c.price = 2000;
+	c.qty = 1000000;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_INSUFFICIENT);
+	bal(&f, f.b, f.quote, DEP - 24000, DEP);
+	fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_market_orders_and_cancel_all)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+
+	fx_setup(&f, 0, 0);
+	c = limit(&f, f.a, BOOK_SELL, 1000, 10);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	c = limit(&f, f.a, BOOK_SELL, 1200, 10);
+	snprintf(c.client_id, sizeof c.client_id, "ask2");
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	/* Market buy of 15 lots protected at 1100: takes 10, rest cancelled. */
+	c = limit(&f, f.b, BOOK_BUY, 1100, 15);
+	c.order_type = BOOK_MARKET;
+	c.tif = BOOK_IOC;
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 10000, DEP - 10000);
+	bal(&f, f.b, f.base, DEP + 10000, DEP + 10000);
+	/* Market buy by budget: 6000 quote buys 5 lots at 1200. */
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_PLACE;
+	c.user = f.b;
+	c.market = f.mkt;
+	c.side = BOOK_BUY;
+	c.order_type = BOOK_MARKET;
+	c.tif = BOOK_IOC;
+	c.slippage_bps = 5000;
+	c.max_quote = 6000;
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 16000, DEP - 16000);
+	/* Duplicate client id refused; cancel by client id; cancel-all. */
+	c = limit(&f, f.a, BOOK_SELL, 1300, 1);
+	snprintf(c.client_id, sizeof c.client_id, "ask2");
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_REJ_BOOK);
+	ck_assert_str_eq(exchange_reject_code(&r), "duplicate_client_id");
+	c = limit(&f, f.a, BOOK_SELL, 1300, 1);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	c = limit(&f, f.a, BOOK_SELL, 1400, 1);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_CANCEL_CLIENT;
+	c.user = f.a;
+	snprintf(c.client_id, sizeof c.client_id, "ask2");
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_CANCEL_ALL;
+	c.user = f.a;
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	ck_assert_uint_eq(r.ncancelled, 2);
+	/* A sold 15 lots; nothing is held any more. */
+	bal(&f, f.a, f.base, DEP - 15000, DEP - 15000);
+	bal(&f, f.a, f.quote, DEP + 16000, DEP + 16000);
+	fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_restart_rebuilds)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+	uint64_t		px, qty, seq;
+	int64_t			id;
+
+	fx_setup(&f, 0, 1000);
+	c = limit(&f, f.a, BOOK_SELL, 1000, 10);
+	id = run1(&f, &c).id;
+	c = limit(&f, f.b, BOOK_BUY, 900, 7);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	c = limit(&f, f.b, BOOK_BUY, 1000, 3);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	seq = book_seq(exchange_book(f.ex, f.mkt));
+	exchange_close(f.ex);
+	fx_open(&f);
+	/* Same book, same sequence, ids go on. */
+	ck_assert(book_best(exchange_book(f.ex, f.mkt), BOOK_SELL, &px, &qty));
+	ck_assert_uint_eq(px, 1000);
+	ck_assert_uint_eq(qty, 7);
+	ck_assert(book_best(exchange_book(f.ex, f.mkt), BOOK_BUY, &px, &qty));
+	ck_assert_uint_eq(px, 900);
+	ck_assert_uint_eq(book_seq(exchange_book(f.ex, f.mkt)), seq);
+	assert_checked(f.ex);
+	c = limit(&f, f.b, BOOK_BUY, 1000, 7);
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	ck_assert_int_gt(r.id, id + 2);
+	ck_assert(!book_best(exchange_book(f.ex, f.mkt), BOOK_SELL, &px,
+	    &qty));
+	fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_failed_commit_rolls_back)
+{
+	struct fx		 f;
+	struct exchange_cmd	 c;
+	struct exchange_out	 out;
+	uint64_t		 px, qty;
+	char			*cause = NULL;
+
+	fx_setup(&f, 0, 0);
+	c = limit(&f, f.a, BOOK_SELL, 1000, 10);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	c = limit(&f, f.b, BOOK_BUY, 1000, 4);
+	ck_assert_int_eq(exchange_submit(f.ex, &c), 0);
+	c = limit(&f, f.b, BOOK_BUY, 990, 4);
+	ck_assert_int_eq(exchange_submit(f.ex, &c), 0);
+	ledger_fail_next_commit(f.l);
+	ck_assert_int_eq(exchange_run(f.ex, f.now + 1, &out, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	free(cause);
+	ck_assert_uint_eq(out.nresults, 2);
+	ck_assert_int_eq(out.results[0].reject, EXCHANGE_REJ_INTERNAL);
+	ck_assert_uint_eq(out.nevents, 0);
+	/* Books and balances as before the batch. */
+	ck_assert(book_best(exchange_book(f.ex, f.mkt), BOOK_SELL, &px, &qty));
+	ck_assert_uint_eq(qty, 10);
+	ck_assert(!book_best(exchange_book(f.ex, f.mkt), BOOK_BUY, &px, &qty));
+	bal(&f, f.b, f.quote, DEP, DEP);
+	assert_checked(f.ex);
+	/* And the exchange goes on. */
+	c = limit(&f, f.b, BOOK_BUY, 1000, 4);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 4000, DEP - 4000);
+	fx_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_deposit_withdraw_commands)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+	int64_t			wid;
+
+	fx_setup(&f, 0, 0);
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_DEPOSIT;
+	c.user = f.c;
+	c.token = f.quote;
+	c.amount = 777;
+	snprintf(c.ref, sizeof c.ref, "blk-c");
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	/* The same block and op index again: credited once. */
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_REJ_DUPLICATE);
+	bal(&f, f.c, f.quote, 777, 777);
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_WITHDRAW;
+	c.user = f.c;
+	c.token = f.quote;
+	c.amount = 700;
+	snprintf(c.ref, sizeof c.ref, "wd-1");
+	snprintf(c.to, sizeof c.to, "keeta_dest");
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	wid = r.id;
+	bal(&f, f.c, f.quote, 77, 777);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_DUPLICATE);
+	snprintf(c.ref, sizeof c.ref, "wd-2");
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_INSUFFICIENT);
+	ck_assert_int_eq(ledger_withdrawal_complete(f.l, wid, "blockhash"),
+	    LEDGER_OK);
+	bal(&f, f.c, f.quote, 77, 77);
+	assert_checked(f.ex);
+	fx_teardown(&f);
+}
+END_TEST
+
+/* splitmix64, for reproducible random streams. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	uint64_t	z;
+
+	*s += 0x9e3779b97f4a7c15ULL;
+	z = *s;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+START_TEST(test_random_conservation)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_out	out;
+	int64_t			users[3], ids[256];
+	size_t			nids = 0, i, k;
+	uint64_t		s = 12345;
+	int			b, nb, fills = 0;
+	const char		*env;
+
+	nb = 150;
+	if ((env = getenv("KDEX_TEST_SMALL")) != NULL)
+		nb = 30;
+	fx_setup(&f, -100, 700);
+	users[0] = f.a;
+	users[1] = f.b;
+	users[2] = f.c;
+	deposit(&f, f.c, f.quote, 5000000);
+	deposit(&f, f.c, f.base, 5000000);
+	for (b = 0; b < nb; b++) {
+		k = 1 + rnd(&s) % 20;
+		for (i = 0; i < k; i++) {
+			uint64_t r = rnd(&s) % 100;
+
+			memset(&c, 0, sizeof c);
+			c.user = users[rnd(&s) % 3];
+			c.market = f.mkt;
+			if (r < 60) {
+				c = limit(&f, c.user, rnd(&s) & 1 ? BOOK_BUY :
+				    BOOK_SELL, 950 + rnd(&s) % 100,
+				    1 + rnd(&s) % 300);
+				if (r < 10) {
+					c.order_type = BOOK_MARKET;
+					c.tif = BOOK_IOC;
+				} else if (r < 15)
+					c.tif = BOOK_IOC;
+				else if (r < 18)
+					c.post_only = true;
+			} else if (r < 85 && nids > 0) {
+				c.type = EXCHANGE_CANCEL;
+				c.order_id = ids[rnd(&s) % nids];
+			} else if (r < 92 && nids > 0) {
+				c.type = EXCHANGE_AMEND;
+				c.order_id = ids[rnd(&s) % nids];
+				c.qty = 1 + rnd(&s) % 100;
+				if (rnd(&s) & 1)
+					c.price = 950 + rnd(&s) % 100;
+			} else if (r < 95) {
+				c.type = EXCHANGE_CANCEL_ALL;
+			} else {
+				c.type = EXCHANGE_DEPOSIT;
+				c.token = rnd(&s) & 1 ? f.base : f.quote;
+				c.amount = 1 + rnd(&s) % 100000;
+				snprintf(c.ref, sizeof c.ref, "r%d-%zu", b, i);
+			}
+			ck_assert_int_eq(exchange_submit(f.ex, &c), 0);
+		}
+		/* batch() asserts exchange_check() after the commit. */
+		out = batch(&f);
+		for (i = 0; i < out.nresults; i++) {
+			if (out.results[i].type == EXCHANGE_PLACE &&
+			    out.results[i].reject == EXCHANGE_OK &&
+			    nids < 256)
+				ids[nids++] = out.results[i].id;
+			else if (out.results[i].type == EXCHANGE_PLACE &&
+			    out.results[i].reject == EXCHANGE_OK)
+				ids[rnd(&s) % 256] = out.results[i].id;
+		}
+		for (i = 0; i < out.nevents; i++)
+			fills += out.events[i].ev.type == BOOK_EV_TRADE;
+	}
+	ck_assert_int_gt(fills, 10);
+	/* And once more from disk. */
+	exchange_close(f.ex);
+	fx_open(&f);
+	assert_checked(f.ex);
+	fx_teardown(&f);
+}
+END_TEST
+
+static Suite *
+exchange_suite(void)
+{
+	Suite	*s = suite_create("exchange");
+	TCase	*tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_fill_fees);
+	tcase_add_test(tc, test_price_improvement);
+	tcase_add_test(tc, test_partial_cancel_release);
+	tcase_add_test(tc, test_rejections_change_nothing);
+	tcase_add_test(tc, test_amend);
+	tcase_add_test(tc, test_market_orders_and_cancel_all);
+	tcase_add_test(tc, test_restart_rebuilds);
+	tcase_add_test(tc, test_failed_commit_rolls_back);
+	tcase_add_test(tc, test_deposit_withdraw_commands);
+	tcase_add_test(tc, test_random_conservation);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(exchange_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
