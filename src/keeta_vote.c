@@ -676,7 +676,7 @@ keeta_vote_decode(const uint8_t *der, size_t len, int64_t now, int flags,
 	uint8_t			*cert = NULL;
 	size_t			 relen, certlen;
 	const char		*why = NULL;
-	int			 ed;
+	int			 ed = 0;
 
 	*out = NULL;
 	v = xcalloc(1, sizeof *v);
