@@ -6,3 +6,14 @@ src_libkdex_a_SOURCES += src/devnet.c src/devnet.h \
 	src/devnet_vote.c src/devnet_vote.h \
 	src/keeta_client.h
 src_libkdex_a_CFLAGS += $(LWS_CFLAGS)
+
+bin_PROGRAMS += kdex-devnet
+kdex_devnet_SOURCES = server/kdex-devnet.c
+kdex_devnet_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(CJSON_CFLAGS)
+kdex_devnet_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
+
+# Integration tests: real kdex-devnet processes on loopback, driven by the
+# official SDK (tests/conformance) and by the C client.
+TESTS += tests/devnet_sdk.test
+EXTRA_DIST += tests/devnet_sdk.test tests/conformance/devnet-lib.js \
+	tests/conformance/devnet-sdk-flow.js
