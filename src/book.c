@@ -716,9 +716,11 @@ match(struct book *b, uint32_t ti, uint64_t limit, u128 *budget)
 				order_release(b, mi);
 				if (left_li == NIL)
 					break;	/* level gone */
-			} else
+				mi = next;
+			} else {
+				/* Taker done or out of budget: same maker. */
 				emit_level(b, l, mk->side, price);
-			mi = next;
+			}
 		}
 	}
 	return t->left == 0 ? STOP_FILLED : STOP_PRICE;
