@@ -28,3 +28,12 @@ tests_check_keeta_der_LDADD = $(TEST_LIBS)
 TESTS += tests/keeta_cli.test
 EXTRA_DIST += tests/keeta_cli.test
 dist_man_MANS += man/kdex.1
+
+# SDK conformance: conform.js (node + the pinned SDK) drives the C helper.
+check_PROGRAMS += tests/keeta_conform
+tests_keeta_conform_SOURCES = tests/keeta_conform.c
+tests_keeta_conform_CFLAGS = $(TEST_CFLAGS)
+tests_keeta_conform_LDADD = $(TEST_LIBS)
+TESTS += tests/keeta_conform.test
+EXTRA_DIST += tests/keeta_conform.test tests/conformance/conform.js \
+	tests/conformance/package.json tests/conformance/package-lock.json
