@@ -13,8 +13,12 @@ void
 mdata_init(struct mdata *m, const char *pair, unsigned int price_dec,
     unsigned int qty_dec)
 {
+	char	copy[sizeof m->pair];
+
+	/* pair may be m->pair itself (a reset keeps the market). */
+	snprintf(copy, sizeof copy, "%s", pair);
 	memset(m, 0, sizeof *m);
-	strncpy(m->pair, pair, sizeof m->pair - 1);
+	memcpy(m->pair, copy, sizeof m->pair);
 	m->price_dec = price_dec;
 	m->qty_dec = qty_dec;
 }
