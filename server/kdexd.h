@@ -48,6 +48,7 @@ struct kdexd_market_conf {
 	char	*min_notional;		/* quote tokens */
 	int	 maker_fee_ppm;
 	int	 taker_fee_ppm;
+	int	 status;		/* enum market_status at creation */
 	char	*base_token;		/* keeta_ address; NULL = genesis */
 	char	*quote_token;
 };
@@ -61,6 +62,7 @@ struct kdexd_conf {
 	char	*apis[KDEXD_APIS_MAX];	/* --keeta-api; none = embedded */
 	size_t	 napis;
 	int	 demo;
+	int	 demo_maker;		/* run the demo market maker */
 	int	 verbose;
 
 	/* limits */

@@ -11,3 +11,8 @@ kdexd_SOURCES = server/kdexd.c server/kdexd.h server/kdexd_http.c \
 kdexd_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(CJSON_CFLAGS) $(SQLITE_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
 kdexd_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
+
+# Integration tests: node scripts that start the real kdexd (skip with 77
+# when node or tests/conformance/node_modules is missing).
+TESTS += tests/kdexd_api.test
+EXTRA_DIST += tests/kdexd_api.test tests/kdexd-lib.js tests/kdexd-api.js

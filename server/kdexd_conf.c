@@ -33,6 +33,7 @@ conf_defaults(struct kdexd_conf *c)
 	c->ws_ping = 20;
 	c->ws_queue_max = 1024 * 1024;
 	c->max_clients = 10000;
+	c->demo_maker = 1;
 }
 
 static int
@@ -132,6 +133,17 @@ market_set(struct kdexd_market_conf *m, const char *name, const char *value)
 		return (parse_int(value, -1000000, 1000000, &m->maker_fee_ppm));
 	if (strcmp(name, "taker_fee_ppm") == 0)
 		return (parse_int(value, 0, 1000000, &m->taker_fee_ppm));
+	if (strcmp(name, "status") == 0) {
+		if (strcmp(value, "open") == 0)
+			m->status = 0;
+		else if (strcmp(value, "halted") == 0)
+			m->status = 1;
+		else if (strcmp(value, "cancel_only") == 0)
+			m->status = 2;
+		else
+			return (-1);
+		return (0);
+	}
 	if (strcmp(name, "tick_size") == 0)
 		sp = &m->tick_size;
 	else if (strcmp(name, "lot_size") == 0)
@@ -231,11 +243,13 @@ conf_line(struct kdexd_conf *c, char *line, char **cause, const char *where)
 	}
 	if (strcmp(name, "market") == 0)
 		return (conf_market(c, value, cause, where));
-	if (strcmp(name, "demo") == 0) {
+	if (strcmp(name, "demo") == 0 || strcmp(name, "demo-maker") == 0) {
+		int *flag = name[4] == '\0' ? &c->demo : &c->demo_maker;
+
 		if (strcmp(value, "yes") == 0)
-			c->demo = 1;
+			*flag = 1;
 		else if (strcmp(value, "no") == 0)
-			c->demo = 0;
+			*flag = 0;
 		else
 			bad = 1;
 	} else if (*value == '\0')

@@ -1,9 +1,173 @@
 /*
- * kdexd_demo: --demo users with funds and a small market maker.
+ * kdexd_demo: what --demo adds, so that a newcomer sees a live market.
+ *
+ * Every user who logs in gets demo funds (route_login) through the
+ * exchange's deposit path: there is no on-chain deposit behind them, which
+ * is why this is a demo. Unless the config says "demo-maker no", two
+ * built-in users trade too: a market maker re-quotes five levels a side
+ * around a drifting mid price every two seconds, and a taker crosses the
+ * spread every three seconds, so trades, candles and book updates flow.
+ * Their keys come from fixed seeds, so a restart finds the same users and
+ * credits nothing twice.
  */
 #include "config.h"
 
-#include "kdexd.h"
+#include <stdio.h>
+#include <string.h>
 
-int demo_init(struct kdexd *s, char **cause) { (void)s; (void)cause; return 0; }
-void demo_cron(struct kdexd *s) { (void)s; }
+#include <sodium.h>
+
+#include "exchange.h"
+#include "keeta_account.h"
+#include "kdexd.h"
+#include "util.h"
+
+#define DEMO_LEVELS	5
+#define QUOTE_MS	2000
+#define TAKE_MS		3000
+
+static int64_t	mm_uid, taker_uid;
+static uint64_t	mids[KDEXD_MARKETS_MAX];
+static int64_t	last_quote_ms, last_take_ms;
+
+/* A demo user from a fixed seed phrase; registers and funds it. */
+static int64_t
+demo_user(const char *phrase, unsigned int mult, char **cause)
+{
+	struct keeta_account	*acct;
+	uint8_t			 seed[KEETA_SEED_LEN];
+	char			 addr[KEETA_ADDRESS_MAX];
+	const char		*why;
+	int64_t			 uid;
+
+	keeta_sha3_256(phrase, strlen(phrase), seed);
+	if ((acct = keeta_account_from_seed(seed, 0, KEETA_KEY_ED25519,
+	    &why)) == NULL) {
+		xasprintf(cause, "demo key: %s", why);
+		return (0);
+	}
+	keeta_address_encode(keeta_account_pubkey(acct), addr);
+	keeta_account_free(acct);
+	if ((uid = route_user_id(addr)) == 0) {
+		xasprintf(cause, "cannot register demo user %s", addr);
+		return (0);
+	}
+	route_demo_fund(uid, addr, mult);
+	log_info("demo user %s (%s)", addr, phrase);
+	return (uid);
+}
+
+int
+demo_init(struct kdexd *s, char **cause)
+{
+	const struct market	*m;
+	const struct book	*b;
+	uint64_t		 bid, ask, q;
+	size_t			 i;
+
+	if (!s->conf.demo_maker)
+		return (0);
+	if ((mm_uid = demo_user("kdexd demo market maker", 100, cause)) == 0 ||
+	    (taker_uid = demo_user("kdexd demo taker", 10, cause)) == 0)
+		return (-1);
+	for (i = 0; i < route_market_count(); i++) {
+		m = route_market(i);
+		b = route_book(i);
+		/* Start from the book if it has both sides, else from 1. */
+		if (b != NULL && book_best(b, BOOK_BUY, &bid, &q) &&
+		    book_best(b, BOOK_SELL, &ask, &q))
+			mids[i] = (bid + ask) / 2;
+		else if (market_parse_price(m, "1", &mids[i]) != MARKET_OK)
+			mids[i] = 1000;
+		if (mids[i] < 100)
+			mids[i] = 100;
+	}
+	return (0);
+}
+
+static void
+demo_place(size_t mi, int64_t uid, enum book_side side, enum book_tif tif,
+    uint64_t price, uint64_t lots)
+{
+	struct exchange_cmd	cmd;
+
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = EXCHANGE_PLACE;
+	cmd.user = uid;
+	cmd.market = route_market_id(mi);
+	cmd.side = side;
+	cmd.order_type = BOOK_LIMIT;
+	cmd.tif = tif;
+	cmd.price = price;
+	cmd.qty = lots;
+	route_submit(&cmd);
+}
+
+static void
+demo_quote(size_t mi)
+{
+	const struct market	*m = route_market(mi);
+	struct exchange_cmd	 cmd;
+	uint64_t		 step, lots, drift;
+	int			 i;
+
+	if (m->cfg.status != MARKET_OPEN)
+		return;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = EXCHANGE_CANCEL_ALL;
+	cmd.user = mm_uid;
+	cmd.market = route_market_id(mi);
+	route_submit(&cmd);
+
+	step = mids[mi] / 500 > 0 ? mids[mi] / 500 : 1;	/* 0.2 % */
+	drift = randombytes_uniform(5);
+	if (drift < 2 && mids[mi] > 200 + step)
+		mids[mi] -= step;
+	else if (drift > 2)
+		mids[mi] += step;
+	lots = m->cfg.min_lots > 0 ? m->cfg.min_lots : 1;
+	for (i = 1; i <= DEMO_LEVELS; i++) {
+		demo_place(mi, mm_uid, BOOK_BUY, BOOK_GTC,
+		    mids[mi] - (uint64_t)i * step,
+		    lots * (100 + randombytes_uniform(900)));
+		demo_place(mi, mm_uid, BOOK_SELL, BOOK_GTC,
+		    mids[mi] + (uint64_t)i * step,
+		    lots * (100 + randombytes_uniform(900)));
+	}
+}
+
+static void
+demo_take(size_t mi)
+{
+	const struct market	*m = route_market(mi);
+	uint64_t		 step, lots;
+	int			 buy = randombytes_uniform(2);
+
+	if (m->cfg.status != MARKET_OPEN)
+		return;
+	step = mids[mi] / 500 > 0 ? mids[mi] / 500 : 1;
+	lots = (m->cfg.min_lots > 0 ? m->cfg.min_lots : 1) *
+	    (50 + randombytes_uniform(400));
+	demo_place(mi, taker_uid, buy ? BOOK_BUY : BOOK_SELL, BOOK_IOC,
+	    buy ? mids[mi] + 2 * step : mids[mi] - 2 * step, lots);
+}
+
+void
+demo_cron(struct kdexd *s)
+{
+	int64_t	now = kdexd_now_ms();
+	size_t	i;
+
+	if (!s->conf.demo_maker || mm_uid == 0 || s->draining)
+		return;
+	if (now - last_quote_ms >= QUOTE_MS) {
+		last_quote_ms = now;
+		for (i = 0; i < route_market_count(); i++)
+			demo_quote(i);
+	}
+	if (now - last_take_ms >= TAKE_MS) {
+		last_take_ms = now;
+		for (i = 0; i < route_market_count(); i++)
+			demo_take(i);
+	}
+}

@@ -1699,8 +1699,13 @@ answer(const struct exchange_result *res, const struct exchange_out *out)
 		else if (res->type == EXCHANGE_DEPOSIT ||
 		    res->type == EXCHANGE_WITHDRAW)
 			touch(p->uid);
-	} else if (res->type == EXCHANGE_PLACE)
-		s->stats.orders_rejected++;
+	} else {
+		if (res->type == EXCHANGE_PLACE)
+			s->stats.orders_rejected++;
+		if (p->hp == NULL && res->reject != EXCHANGE_REJ_DUPLICATE)
+			log_debug("internal command %d refused: %s",
+			    (int)res->type, exchange_reject_code(res));
+	}
 	if (p->hp == NULL)
 		return;
 
@@ -2137,7 +2142,7 @@ conf_market(const struct kdexd_market_conf *mc, struct market_config *cfg,
 	cfg->min_lots = (uint64_t)(min / cfg->lot_size);
 	cfg->maker_fee_ppm = mc->maker_fee_ppm;
 	cfg->taker_fee_ppm = mc->taker_fee_ppm;
-	cfg->status = MARKET_OPEN;
+	cfg->status = (enum market_status)mc->status;
 	cfg->max_price_ticks = 1000000000000ULL;
 	cfg->max_qty_lots = 1000000000000ULL;
 	cfg->limits.max_orders = 262144;
