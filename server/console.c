@@ -466,8 +466,10 @@ main(int argc, char **argv)
 	free(cmds);
 	console_http_free(c.http);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "error: cannot write output: %s\n",
-		    strerror(errno));
+		/* A reader that went away (| head) is not worth a message. */
+		if (errno != EPIPE)
+			fprintf(stderr, "error: cannot write output: %s\n",
+			    strerror(errno));
 		rv = CONSOLE_FAIL;
 	}
 	return rv;

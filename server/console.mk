@@ -26,11 +26,9 @@ tests_check_console_SOURCES = tests/check_console.c \
 tests_check_console_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/server
 tests_check_console_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
 tests_check_console_LDADD = $(TEST_LIBS)
-# Makefile.am assigns VALGRIND_TESTS after the fragments; until it adds
-# $(CONSOLE_VALGRIND_TESTS) there, this names the program for it.
-CONSOLE_VALGRIND_TESTS = tests/check_console
+VALGRIND_TESTS += tests/check_console
 
 # Integration tests: kdex-console against a real kdexd and its devnet.
-CONSOLE_TESTS =
+CONSOLE_TESTS = tests/console_help.test
 TESTS += tests/check_console $(CONSOLE_TESTS)
-EXTRA_DIST += $(CONSOLE_TESTS)
+EXTRA_DIST += $(CONSOLE_TESTS) tests/console_lib.sh

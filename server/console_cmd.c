@@ -660,7 +660,6 @@ cmd_status(struct console *c, const struct console_cmd *e,
 		{ "REPRESENTATIVE", "url" },
 		{ "OK", "ok" },
 		{ "HEIGHT", "height" },
-		{ "ERROR", "error" },
 	};
 
 	(void)args;
@@ -1132,10 +1131,9 @@ cmd_settlement_one(struct console *c, const struct console_cmd *e,
     struct console_args *args)
 {
 	static const struct console_col	cols[] = {
-		{ "FROM", "from" },
-		{ "TO", "to" },
+		{ "USER", "user" },
 		{ "SYMBOL", "symbol" },
-		{ "AMOUNT", "amount" },
+		{ "DELTA", "delta" },
 		{ "TOKEN", "token" },
 	};
 	char	*path;
@@ -1149,7 +1147,7 @@ cmd_settlement_one(struct console *c, const struct console_cmd *e,
 	} else {
 		path = console_path("/admin/settlement/", args->argv[0], "");
 		rv = console_object(c, e, "GET", path, NULL, "batch",
-		    "transfers", cols, NCOLS(cols));
+		    "deltas", cols, NCOLS(cols));
 	}
 	free(path);
 	return rv;
@@ -1180,7 +1178,7 @@ cmd_recon_status(struct console *c, const struct console_cmd *e,
 {
 	(void)args;
 	return console_object(c, e, "GET", "/admin/reconciliation/status",
-	    NULL, NULL, NULL, NULL, 0);
+	    NULL, "recon", "rows", recon_cols, NCOLS(recon_cols));
 }
 
 static int
@@ -1294,7 +1292,10 @@ cmd_audit_search(struct console *c, const struct console_cmd *e,
 		{ "TS", "ts" },
 		{ "USER", "user" },
 		{ "ACTION", "action" },
-		{ "DETAIL", "detail" },
+		{ "SYMBOL", "symbol" },
+		{ "DELTA", "delta" },
+		{ "AVAILABLE_DELTA", "delta_available" },
+		{ "REF", "ref" },
 	};
 	struct timespec	 ts;
 	const char	*since;
@@ -1329,9 +1330,11 @@ static int
 cmd_operator_show(struct console *c, const struct console_cmd *e,
     struct console_args *args)
 {
+	/* balances: the fee account's, what the operator has earned. */
 	static const struct console_col	cols[] = {
 		{ "SYMBOL", "symbol" },
-		{ "BALANCE", "balance" },
+		{ "AVAILABLE", "available" },
+		{ "TOTAL", "total" },
 		{ "TOKEN", "token" },
 	};
 	const char *const	 skip[] = { "permissions", "balances", NULL };
