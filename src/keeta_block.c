@@ -637,7 +637,7 @@ static int
 signer_tree_check(const struct keeta_signer_node *n, int depth,
     const char **cause)
 {
-	size_t	i;
+	size_t	i, j;
 
 	if (n->key.type != KEETA_KEY_MULTISIG)
 		FAIL("multisig signer address is not a MULTISIG account");
@@ -648,6 +648,11 @@ signer_tree_check(const struct keeta_signer_node *n, int depth,
 	if (n->nchildren > KEETA_MULTISIG_MAX)
 		FAIL("multisig signer with too many members");
 	for (i = 0; i < n->nchildren; i++) {
+		for (j = 0; j < i; j++) {
+			if (keeta_pubkey_equal(&n->children[i].key,
+			    &n->children[j].key))
+				FAIL("multisig signer lists a member twice");
+		}
 		if (n->children[i].nchildren > 0) {
 			if (signer_tree_check(&n->children[i], depth + 1,
 			    cause) != 0)
@@ -1004,6 +1009,34 @@ method_valid(enum keeta_adjust m)
 	    m == KEETA_ADJUST_SET;
 }
 
+/* 1 when a <= 10^200 - 1, the SDK's supply limit. */
+static int
+amount_within_supply(const struct keeta_amount *a)
+{
+	static struct keeta_amount	limit;	/* 10^200 */
+	unsigned int			carry, v;
+	size_t				i;
+	int				k;
+
+	if (limit.len == 0) {
+		uint8_t	w[KEETA_AMOUNT_MAX];
+
+		memset(w, 0, sizeof w);
+		w[KEETA_AMOUNT_MAX - 1] = 1;
+		for (k = 0; k < 200; k++) {
+			carry = 0;
+			for (i = KEETA_AMOUNT_MAX; i-- > 0;) {
+				v = (unsigned int)w[i] * 10 + carry;
+				w[i] = (uint8_t)v;
+				carry = v >> 8;
+			}
+		}
+		if (keeta_amount_set(&limit, w, sizeof w) != 0)
+			fatalx("keeta_block: supply limit does not fit");
+	}
+	return keeta_amount_cmp(a, &limit) < 0;
+}
+
 static void
 cert_key(const struct keeta_op_certificate *c, uint8_t out[KEETA_HASH_LEN])
 {
@@ -1019,6 +1052,7 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 	const struct keeta_op		*op = &b->ops[idx], *o2;
 	const struct keeta_pubkey	*acct = &b->account;
 	const struct keeta_op_certificate *c;
+	const struct keeta_pubkey	*t1, *t2;
 	struct keeta_pubkey		 derived;
 	uint8_t				 h1[KEETA_HASH_LEN], h2[KEETA_HASH_LEN];
 	size_t				 i, j;
@@ -1087,10 +1121,12 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 				FAIL("modify permissions: clearing needs SET");
 			goto set_order;
 		}
-		if (keeta_perm_has(&op->u.modify_perms.perms,
-		    KEETA_PERM_OWNER) && !keeta_key_type_is_identifier(
-		    acct->type))
-			FAIL("modify permissions: OWNER only on identifiers");
+		if (keeta_perm_check_grant(&op->u.modify_perms.perms,
+		    acct->type, op->u.modify_perms.principal.type,
+		    op->u.modify_perms.has_target ?
+		    op->u.modify_perms.target.type : KEETA_PERM_NO_TARGET,
+		    cause) != 0)
+			return -1;
 		if ((keeta_perm_has(&op->u.modify_perms.perms,
 		    KEETA_PERM_OWNER) || keeta_perm_has(
 		    &op->u.modify_perms.perms, KEETA_PERM_ADMIN)) &&
@@ -1103,18 +1139,19 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 	set_order:
 		if (op->u.modify_perms.method != KEETA_ADJUST_SET)
 			break;
-		/* A SET may not follow another change of the same pair. */
+		/* A SET may not follow another change of the same pair; an
+		 * absent target means the block account. */
+		t1 = op->u.modify_perms.has_target ?
+		    &op->u.modify_perms.target : acct;
 		for (i = 0; i < idx; i++) {
 			o2 = &b->ops[i];
 			if (o2->type != KEETA_OP_MODIFY_PERMISSIONS ||
 			    !keeta_pubkey_equal(&o2->u.modify_perms.principal,
-			    &op->u.modify_perms.principal) ||
-			    o2->u.modify_perms.has_target !=
-			    op->u.modify_perms.has_target)
+			    &op->u.modify_perms.principal))
 				continue;
-			if (!op->u.modify_perms.has_target ||
-			    keeta_pubkey_equal(&o2->u.modify_perms.target,
-			    &op->u.modify_perms.target))
+			t2 = o2->u.modify_perms.has_target ?
+			    &o2->u.modify_perms.target : acct;
+			if (keeta_pubkey_equal(t1, t2))
 				FAIL("modify permissions: SET after another "
 				    "change of the same permission");
 		}
@@ -1130,12 +1167,10 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 		default:
 			FAIL("create identifier: type cannot be created");
 		}
-		/* Only the network account's base token is made by an
-		 * identifier. */
-		if (!keeta_key_type_is_keyed(acct->type) &&
-		    !(acct->type == KEETA_KEY_NETWORK &&
-		    op->u.create_id.identifier.type == KEETA_KEY_TOKEN))
-			FAIL("create identifier: account cannot create "
+		/* Genesis opens the base token without this operation, so
+		 * no identifier (not even NETWORK) creates identifiers. */
+		if (keeta_key_type_is_identifier(acct->type))
+			FAIL("create identifier: identifiers cannot create "
 			    "identifiers");
 		keeta_identifier_derive(acct, b->previous, (uint32_t)idx,
 		    op->u.create_id.identifier.type, &derived);
@@ -1177,6 +1212,8 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 		if (op->u.supply.method != KEETA_ADJUST_ADD &&
 		    op->u.supply.method != KEETA_ADJUST_SUBTRACT)
 			FAIL("token supply: method must be ADD or SUBTRACT");
+		if (!amount_within_supply(&op->u.supply.amount))
+			FAIL("token supply: amount above 10^200 - 1");
 		break;
 	case KEETA_OP_TOKEN_ADMIN_MODIFY_BALANCE:
 		if (acct->type == KEETA_KEY_TOKEN)
@@ -1282,8 +1319,6 @@ keeta_block_validate(const struct keeta_block *b, const char **cause)
 	default:
 		FAIL("unknown signer kind");
 	}
-	if (b->nops == 0)
-		FAIL("block without operations");
 	for (i = 0; i < b->nops; i++) {
 		if (op_validate(b, i, cause) != 0)
 			return -1;
@@ -2237,6 +2272,54 @@ keeta_op_type_name(int type)
 	return names[type];
 }
 
+/* A certificate as PEM, the form the SDK prints for MANAGE_CERTIFICATE
+ * ADD. */
+static cJSON *
+json_pem(const struct keeta_bytes *cert)
+{
+	cJSON	*j;
+	char	*b64, *pem, *o;
+	size_t	 n, i;
+
+	b64 = keeta_block_base64_encode(cert->p, cert->len);
+	n = strlen(b64);
+	pem = o = xmalloc(n + n / 64 + 64);
+	o += sprintf(o, "-----BEGIN CERTIFICATE-----\n");
+	for (i = 0; i < n; i += 64) {
+		memcpy(o, b64 + i, n - i < 64 ? n - i : 64);
+		o += n - i < 64 ? n - i : 64;
+		*o++ = '\n';
+	}
+	sprintf(o, "-----END CERTIFICATE-----\n");
+	j = jchk(cJSON_CreateString(pem));
+	free(pem);
+	free(b64);
+	return j;
+}
+
+/* Intermediate certificates: base64 of their DER, one after another. */
+static cJSON *
+json_bundle(const struct keeta_bytes *list, size_t n)
+{
+	cJSON	*j;
+	uint8_t	*buf;
+	char	*b64;
+	size_t	 i, len = 0;
+
+	for (i = 0; i < n; i++)
+		len += list[i].len;
+	buf = xmalloc(len + 1);
+	for (len = 0, i = 0; i < n; i++) {
+		memcpy(buf + len, list[i].p, list[i].len);
+		len += list[i].len;
+	}
+	b64 = keeta_block_base64_encode(buf, len);
+	j = jchk(cJSON_CreateString(b64));
+	free(b64);
+	free(buf);
+	return j;
+}
+
 cJSON *
 keeta_op_to_json(const struct keeta_op *op)
 {
@@ -2315,19 +2398,17 @@ keeta_op_to_json(const struct keeta_op *op)
 		break;
 	case KEETA_OP_MANAGE_CERTIFICATE:
 		c = &op->u.certificate;
-		jadd(j, "certificateOrHash",
-		    keeta_block_json_hex(c->cert.p, c->cert.len));
+		if (c->method == KEETA_ADJUST_ADD)
+			jadd(j, "certificateOrHash", json_pem(&c->cert));
+		else
+			jadd(j, "certificateOrHash",
+			    keeta_block_json_hex(c->cert.p, c->cert.len));
 		jadd(j, "method", cJSON_CreateNumber(c->method));
 		if (c->intermediates == 0)
 			jadd(j, "intermediateCertificates", cJSON_CreateNull());
-		else if (c->intermediates > 0) {
-			l = jchk(cJSON_CreateArray());
-			for (i = 0; i < c->nintermediates; i++)
-				jpush(l, keeta_block_json_hex(
-				    c->intermediate[i].p,
-				    c->intermediate[i].len));
-			jadd(j, "intermediateCertificates", l);
-		}
+		else if (c->intermediates > 0)
+			jadd(j, "intermediateCertificates",
+			    json_bundle(c->intermediate, c->nintermediates));
 		break;
 	}
 	return j;

@@ -11,62 +11,126 @@
 #include "keeta_perm.h"
 #include "util.h"
 
-/* Who a flag applies to (table 8.1 columns). */
-enum perm_who {
-	WHO_ANY,	/* any account type */
-	WHO_KEYED,	/* a keyed account or a MULTISIG address */
-	WHO_KEYED_MS,	/* keyed or multisig (MULTISIG_SIGNER) */
-	WHO_NETWORK,
-	WHO_TOKEN,
-	WHO_STORAGE,
-	WHO_MULTISIG,
-	WHO_NEVER	/* targets only: must be absent */
+/*
+ * Account groups of table 8.1, as the SDK names them. NONIDENTIFIER and
+ * NONIDENTIFIER_OR_MULTISIG accept the same accounts but are different
+ * groups: the SDK refuses to mix flags whose groups differ.
+ */
+enum perm_group {
+	G_NEVER,		/* targets only: must be absent */
+	G_ANY,
+	G_NONID,		/* a keyed account or a MULTISIG address */
+	G_NETWORK,
+	G_TOKEN,
+	G_STORAGE,
+	G_NONID_OR_MS,
+	G_MULTISIG
+};
+
+enum perm_col {
+	COL_ENTITY,
+	COL_PRINCIPAL,
+	COL_TARGET
 };
 
 static const struct perm_row {
 	const char	*name;
 	int		 defaultable;
-	enum perm_who	 entity;
-	enum perm_who	 principal;
-	enum perm_who	 target;
+	enum perm_group	 col[3];	/* entity, principal, target */
 } perm_table[KEETA_PERM_NFLAGS] = {
-	{ "ACCESS", 1, WHO_ANY, WHO_ANY, WHO_ANY },
-	{ "OWNER", 0, WHO_ANY, WHO_KEYED, WHO_NEVER },
-	{ "ADMIN", 0, WHO_ANY, WHO_KEYED, WHO_NEVER },
-	{ "UPDATE_INFO", 0, WHO_ANY, WHO_KEYED, WHO_NEVER },
-	{ "SEND_ON_BEHALF", 0, WHO_ANY, WHO_KEYED, WHO_TOKEN },
-	{ "TOKEN_ADMIN_CREATE", 1, WHO_NETWORK, WHO_KEYED, WHO_NEVER },
-	{ "TOKEN_ADMIN_SUPPLY", 0, WHO_TOKEN, WHO_KEYED, WHO_NEVER },
-	{ "TOKEN_ADMIN_MODIFY_BALANCE", 0, WHO_TOKEN, WHO_KEYED, WHO_ANY },
-	{ "STORAGE_CREATE", 1, WHO_NETWORK, WHO_KEYED, WHO_NEVER },
-	{ "STORAGE_CAN_HOLD", 1, WHO_STORAGE, WHO_TOKEN, WHO_NEVER },
-	{ "STORAGE_DEPOSIT", 1, WHO_STORAGE, WHO_ANY, WHO_TOKEN },
-	{ "PERMISSION_DELEGATE_ADD", 0, WHO_ANY, WHO_KEYED, WHO_ANY },
-	{ "PERMISSION_DELEGATE_REMOVE", 0, WHO_ANY, WHO_KEYED, WHO_ANY },
-	{ "MANAGE_CERTIFICATE", 1, WHO_ANY, WHO_ANY, WHO_NEVER },
-	{ "MULTISIG_SIGNER", 0, WHO_MULTISIG, WHO_KEYED_MS, WHO_NEVER },
+	{ "ACCESS", 1, { G_ANY, G_ANY, G_ANY } },
+	{ "OWNER", 0, { G_ANY, G_NONID, G_NEVER } },
+	{ "ADMIN", 0, { G_ANY, G_NONID, G_NEVER } },
+	{ "UPDATE_INFO", 0, { G_ANY, G_NONID, G_NEVER } },
+	{ "SEND_ON_BEHALF", 0, { G_ANY, G_NONID, G_TOKEN } },
+	{ "TOKEN_ADMIN_CREATE", 1, { G_NETWORK, G_NONID, G_NEVER } },
+	{ "TOKEN_ADMIN_SUPPLY", 0, { G_TOKEN, G_NONID, G_NEVER } },
+	{ "TOKEN_ADMIN_MODIFY_BALANCE", 0, { G_TOKEN, G_NONID, G_ANY } },
+	{ "STORAGE_CREATE", 1, { G_NETWORK, G_NONID, G_NEVER } },
+	{ "STORAGE_CAN_HOLD", 1, { G_STORAGE, G_TOKEN, G_NEVER } },
+	{ "STORAGE_DEPOSIT", 1, { G_STORAGE, G_ANY, G_TOKEN } },
+	{ "PERMISSION_DELEGATE_ADD", 0, { G_ANY, G_NONID, G_ANY } },
+	{ "PERMISSION_DELEGATE_REMOVE", 0, { G_ANY, G_NONID, G_ANY } },
+	{ "MANAGE_CERTIFICATE", 1, { G_ANY, G_ANY, G_NEVER } },
+	{ "MULTISIG_SIGNER", 0, { G_MULTISIG, G_NONID_OR_MS, G_NEVER } },
 };
 
+/*
+ * The order in which the SDK walks the flags (its enum's declaration
+ * order); it decides whether a NEVER or a conflict is met first.
+ */
+static const int perm_walk[KEETA_PERM_NFLAGS] = {
+	0, 1, 2, 3, 4, 9, 10, 8, 5, 6, 7, 11, 12, 13, 14
+};
+
+/*
+ * The group a set of flags demands in one column: ANY when no flag cares,
+ * NEVER as soon as one flag forbids the column, else the single group all
+ * flags agree on. -1 when two flags demand different groups.
+ */
 static int
-who_matches(enum perm_who who, int type)
+perm_group_of(uint32_t base, enum perm_col col, enum perm_group *out)
 {
-	switch (who) {
-	case WHO_ANY:
+	enum perm_group	g = G_ANY, f;
+	int		i, flag;
+
+	for (i = 0; i < KEETA_PERM_NFLAGS; i++) {
+		flag = perm_walk[i];
+		if (!(base & KEETA_PERM_BIT(flag)))
+			continue;
+		f = perm_table[flag].col[col];
+		if (f == G_ANY || f == g)
+			continue;
+		if (f == G_NEVER) {
+			*out = G_NEVER;
+			return 0;
+		}
+		if (g == G_ANY)
+			g = f;
+		else
+			return -1;
+	}
+	*out = g;
+	return 0;
+}
+
+static int
+group_matches(enum perm_group g, int type)
+{
+	switch (g) {
+	case G_ANY:
 		return 1;
-	case WHO_KEYED:
-	case WHO_KEYED_MS:
+	case G_NONID:
+	case G_NONID_OR_MS:
 		return keeta_key_type_is_keyed(type) ||
 		    type == KEETA_KEY_MULTISIG;
-	case WHO_NETWORK:
+	case G_NETWORK:
 		return type == KEETA_KEY_NETWORK;
-	case WHO_TOKEN:
+	case G_TOKEN:
 		return type == KEETA_KEY_TOKEN;
-	case WHO_STORAGE:
+	case G_STORAGE:
 		return type == KEETA_KEY_STORAGE;
-	case WHO_MULTISIG:
+	case G_MULTISIG:
 		return type == KEETA_KEY_MULTISIG;
-	case WHO_NEVER:
+	case G_NEVER:
 		return 0;
+	}
+	return 0;
+}
+
+int
+keeta_perm_check_mix(uint32_t base, const char **cause)
+{
+	enum perm_group	g;
+	int		c;
+
+	for (c = COL_ENTITY; c <= COL_TARGET; c++) {
+		if (perm_group_of(base, (enum perm_col)c, &g) != 0) {
+			if (cause != NULL)
+				*cause = "permission flags of different "
+				    "account groups cannot be mixed";
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -120,6 +184,8 @@ keeta_perm_set(struct keeta_perm *p, uint32_t base, uint32_t external,
 			*cause = "external permission offset out of range";
 		return -1;
 	}
+	if (keeta_perm_check_mix(base, cause) != 0)
+		return -1;
 	p->base = base;
 	p->external = external;
 	return 0;
@@ -133,6 +199,8 @@ keeta_perm_add_flag(struct keeta_perm *p, int flag, const char **cause)
 			*cause = "unknown permission flag";
 		return -1;
 	}
+	if (keeta_perm_check_mix(p->base | KEETA_PERM_BIT(flag), cause) != 0)
+		return -1;
 	p->base |= KEETA_PERM_BIT(flag);
 	keeta_perm_normalise(p);
 	return 0;
@@ -227,8 +295,7 @@ int
 keeta_perm_check_grant(const struct keeta_perm *p, int entity_type,
     int principal_type, int target_type, const char **cause)
 {
-	const struct perm_row	*row;
-	int			 flag;
+	enum perm_group	g;
 
 	if ((p->base & ~KEETA_PERM_BASE_MASK) ||
 	    (p->external & ~KEETA_PERM_EXTERNAL_MASK)) {
@@ -236,37 +303,35 @@ keeta_perm_check_grant(const struct keeta_perm *p, int entity_type,
 			*cause = "permission bits out of range";
 		return -1;
 	}
+	if (keeta_perm_check_mix(p->base, cause) != 0)
+		return -1;
 	if ((p->base & KEETA_PERM_BIT(KEETA_PERM_OWNER)) &&
 	    !keeta_key_type_is_identifier(entity_type)) {
 		if (cause != NULL)
 			*cause = "OWNER may only be granted on an identifier";
 		return -1;
 	}
-	for (flag = 0; flag < KEETA_PERM_NFLAGS; flag++) {
-		if (!(p->base & KEETA_PERM_BIT(flag)))
-			continue;
-		row = &perm_table[flag];
-		if (!who_matches(row->entity, entity_type)) {
+	perm_group_of(p->base, COL_PRINCIPAL, &g);
+	if (!group_matches(g, principal_type)) {
+		if (cause != NULL)
+			*cause = "permission not allowed for this principal type";
+		return -1;
+	}
+	if (target_type != KEETA_PERM_NO_TARGET) {
+		perm_group_of(p->base, COL_TARGET, &g);
+		if (!group_matches(g, target_type)) {
 			if (cause != NULL)
-				*cause = "permission does not apply to this "
-				    "account type";
-			return -1;
-		}
-		if (!who_matches(row->principal, principal_type)) {
-			if (cause != NULL)
-				*cause = "permission not allowed for this "
-				    "principal type";
-			return -1;
-		}
-		if (target_type == KEETA_PERM_NO_TARGET)
-			continue;
-		if (!who_matches(row->target, target_type)) {
-			if (cause != NULL)
-				*cause = row->target == WHO_NEVER ?
+				*cause = g == G_NEVER ?
 				    "permission cannot have a target" :
 				    "permission not allowed for this target type";
 			return -1;
 		}
+	}
+	perm_group_of(p->base, COL_ENTITY, &g);
+	if (!group_matches(g, entity_type)) {
+		if (cause != NULL)
+			*cause = "permission does not apply to this account type";
+		return -1;
 	}
 	return 0;
 }
@@ -275,7 +340,8 @@ int
 keeta_perm_check_default(const struct keeta_perm *p, int entity_type,
     const char **cause)
 {
-	int	flag;
+	enum perm_group	g;
+	int		flag;
 
 	if (!keeta_key_type_is_identifier(entity_type)) {
 		if (cause != NULL)
@@ -287,25 +353,26 @@ keeta_perm_check_default(const struct keeta_perm *p, int entity_type,
 			*cause = "default permissions cannot be external";
 		return -1;
 	}
-	if (p->base & ~KEETA_PERM_BASE_MASK) {
-		if (cause != NULL)
+	if ((p->base & ~KEETA_PERM_BASE_MASK) ||
+	    keeta_perm_check_mix(p->base, cause) != 0) {
+		if (cause != NULL && (p->base & ~KEETA_PERM_BASE_MASK))
 			*cause = "unknown permission flag";
 		return -1;
 	}
 	for (flag = 0; flag < KEETA_PERM_NFLAGS; flag++) {
-		if (!(p->base & KEETA_PERM_BIT(flag)))
-			continue;
-		if (!perm_table[flag].defaultable) {
+		if ((p->base & KEETA_PERM_BIT(flag)) &&
+		    !perm_table[flag].defaultable) {
 			if (cause != NULL)
 				*cause = "permission cannot be a default";
 			return -1;
 		}
-		if (!who_matches(perm_table[flag].entity, entity_type)) {
-			if (cause != NULL)
-				*cause = "default permission does not apply "
-				    "to this account type";
-			return -1;
-		}
+	}
+	perm_group_of(p->base, COL_ENTITY, &g);
+	if (!group_matches(g, entity_type)) {
+		if (cause != NULL)
+			*cause = "default permission does not apply to this "
+			    "account type";
+		return -1;
 	}
 	return 0;
 }

@@ -64,8 +64,9 @@ int		 keeta_perm_flag_defaultable(int flag);
 /* Empty set. */
 void	keeta_perm_init(struct keeta_perm *);
 /*
- * Set from raw bitmaps (as decoded). Fails on unknown base bits or an
- * external offset >= 31. Does not normalise: see keeta_perm_is_normal().
+ * Set from raw bitmaps (as decoded). Fails on unknown base bits, an
+ * external offset >= 31 or flags that cannot be mixed. Does not
+ * normalise: see keeta_perm_is_normal().
  */
 int	keeta_perm_set(struct keeta_perm *, uint32_t base, uint32_t external,
 	    const char **cause);
@@ -103,12 +104,20 @@ int	keeta_perm_contains(const struct keeta_perm *have,
 	    const struct keeta_perm *need);
 
 /*
+ * The SDK refuses sets whose flags demand different account groups in one
+ * column (entity, principal or target) of table 8.1, e.g. SEND_ON_BEHALF
+ * (keyed principal) with STORAGE_CAN_HOLD (TOKEN principal). 0 when base
+ * can be combined; keeta_perm_set(), keeta_perm_add_flag() and
+ * keeta_perm_decode() apply it.
+ */
+int	keeta_perm_check_mix(uint32_t base, const char **cause);
+/*
  * Validity per table 8.1 for a grant (MODIFY_PERMISSIONS) on an entity
  * (the block account) to a principal, with an optional target
  * (KEETA_PERM_NO_TARGET when absent). Types are enum keeta_key_type
- * values. Checks every flag's entity, principal and target column
- * (conflicting flags fail because no principal satisfies both), that
- * OWNER is granted on identifiers only, and the external range.
+ * values. As the SDK's block validation: the mix rule, OWNER only on
+ * identifiers, then the principal, target and entity groups the flags
+ * demand (a target is refused when any flag forbids one).
  */
 int	keeta_perm_check_grant(const struct keeta_perm *, int entity_type,
 	    int principal_type, int target_type, const char **cause);

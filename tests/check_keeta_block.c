@@ -156,12 +156,24 @@ START_TEST(test_perm_rules)
 	    KEETA_KEY_TOKEN, KEETA_KEY_TOKEN, NULL), -1);
 	ck_assert_int_eq(keeta_perm_check_grant(&p, KEETA_KEY_STORAGE,
 	    KEETA_KEY_ED25519, KEETA_KEY_STORAGE, NULL), -1);
-	/* Conflicting groups: no principal satisfies both. */
-	keeta_perm_add_flag(&p, KEETA_PERM_STORAGE_CAN_HOLD, NULL);
-	ck_assert_int_eq(keeta_perm_check_grant(&p, KEETA_KEY_STORAGE,
-	    KEETA_KEY_ED25519, KEETA_PERM_NO_TARGET, NULL), -1);
-	ck_assert_int_eq(keeta_perm_check_grant(&p, KEETA_KEY_STORAGE,
-	    KEETA_KEY_TOKEN, KEETA_PERM_NO_TARGET, NULL), -1);
+	/* Conflicting groups cannot even be combined (the SDK throws). */
+	ck_assert_int_eq(keeta_perm_add_flag(&p, KEETA_PERM_STORAGE_CAN_HOLD,
+	    NULL), -1);
+	ck_assert_uint_eq(p.base, 0x11);
+	ck_assert_int_eq(keeta_perm_check_mix(0x211, NULL), -1);
+	ck_assert_int_eq(keeta_perm_check_mix(0x60, NULL), -1);
+	/* NONIDENTIFIER and NONIDENTIFIER_OR_MULTISIG are distinct groups. */
+	ck_assert_int_eq(keeta_perm_check_mix(0x4008, NULL), -1);
+	/* A NEVER target wins over a later TOKEN target. */
+	ck_assert_int_eq(keeta_perm_check_mix(0x13, NULL), 0);
+	ck_assert_int_eq(keeta_perm_set(&p, 0x211, 0, NULL), -1);
+	{
+		uint8_t	der[] = { 0x30, 0x08, 0x02, 0x03, 0x00, 0x82, 0x11,
+		    0x02, 0x01, 0x00 };
+
+		ck_assert_int_eq(keeta_perm_decode(&p, der, sizeof der, NULL,
+		    NULL), -1);
+	}
 	/* OWNER: identifiers only, never a target. */
 	keeta_perm_init(&p);
 	keeta_perm_add_flag(&p, KEETA_PERM_OWNER, NULL);
@@ -832,9 +844,14 @@ START_TEST(test_builder_rules)
 	keeta_amount_from_u128(&one, 1);
 	memset(prev, 7, sizeof prev);
 
-	/* No operations: refused. */
+	/* No operations: the SDK accepts such a block, and so do we. */
 	b = keeta_block_new(1, 0x54455354, &a, prev, 1735787045000);
-	ck_assert_int_eq(keeta_block_sign(b, &alice, 1, &cause), -1);
+	ck_assert_int_eq(keeta_block_sign(b, &alice, 1, &cause), 0);
+	der = keeta_block_encode(b, 1, &len, NULL);
+	ck_assert_int_eq(keeta_block_decode(der, len, 0, &d, &cause), 0);
+	ck_assert_uint_eq(d->nops, 0);
+	keeta_block_free(d);
+	free(der);
 	/* FEE purpose needs V2; V1 cannot take a multisig signer. */
 	ck_assert_int_eq(keeta_block_set_purpose(b, KEETA_PURPOSE_FEE, NULL),
 	    -1);
@@ -909,6 +926,64 @@ START_TEST(test_builder_rules)
 	    &token, NULL);
 	ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
 	keeta_block_free(b);
+	/* No target and a target equal to the account are the same pair. */
+	b = keeta_block_new(1, 0x54455354, &storage, prev, 1735787045000);
+	keeta_block_set_signer(b, &a, NULL);
+	keeta_perm_init(&perm);
+	keeta_perm_add_flag(&perm, KEETA_PERM_UPDATE_INFO, NULL);
+	keeta_block_add_modify_permissions(b, &bpk, KEETA_ADJUST_ADD, &perm,
+	    NULL, NULL);
+	ck_assert_int_eq(keeta_block_validate(b, &cause), 0);
+	keeta_perm_init(&perm);
+	keeta_perm_add_flag(&perm, KEETA_PERM_PERMISSION_DELEGATE_ADD, NULL);
+	keeta_block_add_modify_permissions(b, &bpk, KEETA_ADJUST_SET, &perm,
+	    &storage, NULL);
+	ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
+	ck_assert_str_eq(cause, "modify permissions: SET after another change "
+	    "of the same permission");
+	/* With another target it is a different pair. */
+	b->ops[1].u.modify_perms.target = token;
+	ck_assert_int_eq(keeta_block_validate(b, &cause), 0);
+	keeta_block_free(b);
+	/* Table checks: STORAGE_DEPOSIT on a keyed account, SEND_ON_BEHALF
+	 * to a token principal. */
+	b = keeta_block_new(1, 0x54455354, &a, prev, 1735787045000);
+	keeta_perm_init(&perm);
+	keeta_perm_add_flag(&perm, KEETA_PERM_STORAGE_DEPOSIT, NULL);
+	keeta_block_add_modify_permissions(b, &bpk, KEETA_ADJUST_ADD, &perm,
+	    NULL, NULL);
+	ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
+	keeta_block_free(b);
+	b = keeta_block_new(1, 0x54455354, &a, prev, 1735787045000);
+	keeta_perm_init(&perm);
+	keeta_perm_add_flag(&perm, KEETA_PERM_SEND_ON_BEHALF, NULL);
+	keeta_block_add_modify_permissions(b, &token, KEETA_ADJUST_ADD, &perm,
+	    NULL, NULL);
+	ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
+	keeta_block_free(b);
+	/* Identifiers never create identifiers. */
+	b = keeta_block_new(1, 0x54455354, &storage, prev, 1735787045000);
+	keeta_block_set_signer(b, &a, NULL);
+	keeta_block_add_create_identifier(b, KEETA_KEY_TOKEN, NULL, NULL);
+	ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
+	keeta_block_free(b);
+	/* Supply limit 10^200 - 1. */
+	{
+		struct keeta_amount	lim;
+		char			dec[202];
+
+		memset(dec, '9', 200);
+		dec[200] = '\0';
+		ck_assert_int_eq(keeta_amount_from_dec(&lim, dec), 0);
+		b = keeta_block_new(1, 0x54455354, &token, prev, 1735787045000);
+		keeta_block_set_signer(b, &a, NULL);
+		keeta_block_add_token_supply(b, &lim, KEETA_ADJUST_ADD, NULL);
+		ck_assert_int_eq(keeta_block_validate(b, &cause), 0);
+		keeta_amount_add(&lim, &lim, &one);
+		b->ops[0].u.supply.amount = lim;
+		ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
+		keeta_block_free(b);
+	}
 
 	/* TOKEN_ADMIN_SUPPLY only on a token; SET_REP once. */
 	b = keeta_block_new(1, 0x54455354, &a, prev, 1735787045000);
@@ -942,6 +1017,9 @@ START_TEST(test_builder_rules)
 	ck_assert_int_eq(keeta_block_set_multisig(b, &tree, NULL), -1);
 	keeta_block_free(b);
 	b = keeta_block_new(2, 0x54455354, &storage, prev, 1735787045000);
+	kids[1].key = a;
+	ck_assert_int_eq(keeta_block_set_multisig(b, &tree, NULL), -1);
+	kids[1].key = bpk;
 	ck_assert_int_eq(keeta_block_set_multisig(b, &tree, NULL), 0);
 	keeta_block_add_send(b, &bpk, &one, &token, NULL, NULL);
 	ck_assert_int_eq(keeta_block_sign(b, &alice, 1, &cause), -1);
