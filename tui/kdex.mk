@@ -14,8 +14,7 @@ check_PROGRAMS += tests/check_keyfile
 tests_check_keyfile_SOURCES = tests/check_keyfile.c
 tests_check_keyfile_CFLAGS = $(TEST_CFLAGS) $(SODIUM_CFLAGS)
 tests_check_keyfile_LDADD = $(TEST_LIBS)
-# VALGRIND_TESTS += tests/check_keyfile once Makefile.am sets it before the
-# includes (see doc/kdex.md).
+VALGRIND_TESTS += tests/check_keyfile
 
 # Shell tests drive the real kdex binary; those that need kdexd skip (77)
 # until server/kdexd exists.
