@@ -14,5 +14,7 @@ kdexd_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
 
 # Integration tests: node scripts that start the real kdexd (skip with 77
 # when node or tests/conformance/node_modules is missing).
-TESTS += tests/kdexd_api.test
-EXTRA_DIST += tests/kdexd_api.test tests/kdexd-lib.js tests/kdexd-api.js
+TESTS += tests/kdexd_api.test tests/kdexd_ws.test tests/kdexd_restart.test
+EXTRA_DIST += tests/kdexd_api.test tests/kdexd_ws.test tests/kdexd_restart.test \
+	tests/kdexd-lib.js tests/kdexd-api.js tests/kdexd-ws.js \
+	tests/kdexd-restart.js
