@@ -4,7 +4,7 @@ src_libkdex_a_SOURCES += src/devnet.c src/devnet.h \
 	src/devnet_http.c src/devnet_http.h \
 	src/devnet_ledger.c src/devnet_ledger.h \
 	src/devnet_vote.c src/devnet_vote.h \
-	src/keeta_client.h
+	src/keeta_client.c src/keeta_client.h
 src_libkdex_a_CFLAGS += $(LWS_CFLAGS)
 
 bin_PROGRAMS += kdex-devnet
@@ -17,3 +17,14 @@ kdex_devnet_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
 TESTS += tests/devnet_sdk.test
 EXTRA_DIST += tests/devnet_sdk.test tests/conformance/devnet-lib.js \
 	tests/conformance/devnet-sdk-flow.js
+
+# The C client against an embedded devnet (Check). VALGRIND_TESTS is reset
+# after the fragments in Makefile.am, so the list is kept here until that
+# moves (see the report of issue 3).
+check_PROGRAMS += tests/check_keeta_client
+TESTS += tests/check_keeta_client
+DEVNET_VALGRIND_TESTS = tests/check_keeta_client
+tests_check_keeta_client_SOURCES = tests/check_keeta_client.c
+tests_check_keeta_client_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) $(LWS_CFLAGS) \
+	$(SODIUM_CFLAGS)
+tests_check_keeta_client_LDADD = $(TEST_LIBS) $(LWS_LIBS)

@@ -222,7 +222,6 @@ staple_load(const uint8_t *wire, size_t len, struct devnet_staple *st)
 		devnet_staple_close(st);
 		return (-1);
 	}
-	keeta_sha3_256(st->raw, st->rawlen, st->id);
 	return (0);
 }
 
@@ -257,6 +256,8 @@ devnet_staple_open(const uint8_t *wire, size_t len, int64_t now,
 		keeta_block_free(b);
 		b = NULL;
 	}
+	/* The staple id is the vote-blocks hash, H(h1 || h2 || ...). */
+	keeta_sha3_256(h, st->nblocks * KEETA_HASH_LEN, st->id);
 	st->vinfo = xcalloc(st->nvotes, sizeof *st->vinfo);
 	for (i = 0; i < st->nvotes; i++) {
 		if (keeta_vote_decode(st->votes[i], st->votelens[i], now,

@@ -58,7 +58,7 @@ struct devnet_staple {
 	size_t			 *votelens;
 	struct devnet_vote_info	 *vinfo;
 	size_t			  nvotes;
-	uint8_t			  id[KEETA_HASH_LEN];	/* H(inflated DER) */
+	uint8_t			  id[KEETA_HASH_LEN];	/* vote-blocks hash */
 	int64_t			  timestamp;		/* ms */
 };
 
