@@ -85,66 +85,102 @@ staple_check(const struct keeta_staple *st, int64_t now, const char **cause)
 	return 0;
 }
 
-int
-keeta_staple_new(struct keeta_block *const *blocks, size_t nblocks,
-    struct keeta_vote *const *votes, size_t nvotes, int64_t now,
+/*
+ * Arrange blocks and votes the canonical way and check them. Takes
+ * ownership of both arrays and their elements (freed on failure).
+ */
+static int
+staple_assemble(struct keeta_block **blocks, size_t nblocks,
+    struct keeta_vote **votes, size_t nvotes, int64_t now,
     struct keeta_staple **out, const char **cause)
 {
 	struct keeta_staple	*st;
-	uint8_t			 h[KEETA_HASH_LEN];
+	uint8_t			(*h)[KEETA_HASH_LEN] = NULL;
 	const char		*why = NULL;
 	size_t			 i, j;
-	int			*used = NULL;
 
-	*out = NULL;
-	if (nvotes == 0)
-		FAIL("staple without votes");
-	if (nblocks == 0)
-		FAIL("staple without blocks");
-	if (votes[0]->nblocks != nblocks)
-		FAIL("a vote does not cover the staple's blocks");
 	st = xcalloc(1, sizeof *st);
+	st->votes = votes;
+	st->nvotes = nvotes;
+	if (nblocks == 0 || nvotes == 0) {
+		why = nblocks == 0 ? "staple without blocks" :
+		    "staple without votes";
+		goto fail;
+	}
+	h = xcalloc(nblocks, sizeof *h);
+	for (i = 0; i < nblocks; i++) {
+		if (blocks[i]->nsigs == 0) {
+			why = "staple block is not signed";
+			goto fail;
+		}
+		if (keeta_block_hash(blocks[i], h[i], &why) != 0)
+			goto fail;
+		for (j = 0; j < i; j++) {
+			if (memcmp(h[i], h[j], KEETA_HASH_LEN) == 0) {
+				why = "staple lists a block twice";
+				goto fail;
+			}
+		}
+	}
+	if (votes[0]->nblocks != nblocks) {
+		why = "a vote does not cover the staple's blocks";
+		goto fail;
+	}
+	/* Blocks in the order of the first vote's list. */
 	st->blocks = xcalloc(nblocks, sizeof *st->blocks);
 	st->block_hash = xcalloc(nblocks, sizeof *st->block_hash);
-	used = xcalloc(nblocks, sizeof *used);
-	/* Blocks in the order of the first vote's list. */
 	for (i = 0; i < nblocks; i++) {
 		for (j = 0; j < nblocks; j++) {
-			if (used[j])
-				continue;
-			if (keeta_block_hash(blocks[j], h, &why) != 0)
-				goto fail;
-			if (memcmp(h, votes[0]->blocks[i], KEETA_HASH_LEN) == 0)
+			if (blocks[j] != NULL && memcmp(h[j],
+			    votes[0]->blocks[i], KEETA_HASH_LEN) == 0)
 				break;
 		}
 		if (j == nblocks) {
 			why = "a voted block is missing from the staple";
 			goto fail;
 		}
-		if (blocks[j]->nsigs == 0) {
-			why = "staple block is not signed";
-			goto fail;
-		}
-		used[j] = 1;
-		st->blocks[i] = keeta_block_dup(blocks[j]);
+		st->blocks[i] = blocks[j];
+		blocks[j] = NULL;
+		memcpy(st->block_hash[i], h[j], KEETA_HASH_LEN);
 		st->nblocks = i + 1;
-		memcpy(st->block_hash[i], h, KEETA_HASH_LEN);
 	}
-	st->votes = xcalloc(nvotes, sizeof *st->votes);
-	for (i = 0; i < nvotes; i++) {
-		st->votes[i] = keeta_vote_dup(votes[i]);
-		st->nvotes = i + 1;
-	}
+	free(h);
+	free(blocks);
 	qsort(st->votes, st->nvotes, sizeof *st->votes, vote_cmp);
-	if (staple_check(st, now, &why) != 0)
-		goto fail;
-	free(used);
+	if (staple_check(st, now, cause) != 0) {
+		keeta_staple_free(st);
+		return -1;
+	}
 	*out = st;
 	return 0;
 fail:
-	free(used);
+	for (i = 0; i < nblocks; i++)
+		keeta_block_free(blocks[i]);
+	free(blocks);
+	free(h);
 	keeta_staple_free(st);
 	FAIL(why);
+}
+
+int
+keeta_staple_new(struct keeta_block *const *blocks, size_t nblocks,
+    struct keeta_vote *const *votes, size_t nvotes, int64_t now,
+    struct keeta_staple **out, const char **cause)
+{
+	struct keeta_block	**b;
+	struct keeta_vote	**v;
+	size_t			  i;
+
+	*out = NULL;
+	if (nblocks > KEETA_VOTE_MAX_BLOCKS || nvotes > KEETA_STAPLE_MAX_VOTES)
+		FAIL("staple too large");
+	b = xcalloc(nblocks ? nblocks : 1, sizeof *b);
+	for (i = 0; i < nblocks; i++)
+		b[i] = keeta_block_dup(blocks[i]);
+	v = xcalloc(nvotes ? nvotes : 1, sizeof *v);
+	for (i = 0; i < nvotes; i++)
+		v[i] = keeta_vote_dup(votes[i]);
+	return staple_assemble(b, nblocks, v, nvotes, now, out, cause);
 }
 
 uint8_t *
@@ -277,13 +313,15 @@ int
 keeta_staple_decode(const uint8_t *in, size_t inlen, int64_t now, int flags,
     struct keeta_staple **out, const char **cause)
 {
-	struct keeta_der_reader	 r, s, lb, lv;
-	struct keeta_staple	*st;
-	const uint8_t		*der, *p;
-	uint8_t			*raw = NULL, *re = NULL;
-	size_t			 len, n, relen;
-	const char		*why = NULL;
-	int			 rc, bflags;
+	struct keeta_der_reader	  r, s, lb, lv;
+	struct keeta_block	**blocks = NULL;
+	struct keeta_vote	**votes = NULL;
+	size_t			  nblocks = 0, nvotes = 0, i;
+	const uint8_t		 *der, *p;
+	uint8_t			 *raw = NULL;
+	size_t			  len, n;
+	const char		 *why = NULL;
+	int			  rc, bflags;
 
 	*out = NULL;
 	rc = staple_inflate(in, inlen, &raw, &len);
@@ -296,7 +334,6 @@ keeta_staple_decode(const uint8_t *in, size_t inlen, int64_t now, int flags,
 		len = inlen;
 	}
 	bflags = (flags & KEETA_VOTE_NOVERIFY) ? KEETA_BLOCK_NOVERIFY : 0;
-	st = xcalloc(1, sizeof *st);
 	keeta_der_reader_init(&r, der, len);
 	if (keeta_der_enter(&r, KEETA_DER_SEQUENCE, &s) != 0 ||
 	    keeta_der_expect_end(&r) != 0 ||
@@ -305,62 +342,47 @@ keeta_staple_decode(const uint8_t *in, size_t inlen, int64_t now, int flags,
 	    keeta_der_expect_end(&s) != 0)
 		goto derfail;
 	while (!keeta_der_at_end(&lb)) {
-		if (st->nblocks == KEETA_VOTE_MAX_BLOCKS) {
+		if (nblocks == KEETA_VOTE_MAX_BLOCKS) {
 			why = "staple with too many blocks";
 			goto fail;
 		}
 		if (keeta_der_read_octets(&lb, &p, &n) != 0)
 			goto derfail;
-		st->blocks = xreallocarray(st->blocks, st->nblocks + 1,
-		    sizeof *st->blocks);
-		st->block_hash = xreallocarray(st->block_hash,
-		    st->nblocks + 1, sizeof *st->block_hash);
-		if (keeta_block_decode(p, n, bflags, &st->blocks[st->nblocks],
+		blocks = xreallocarray(blocks, nblocks + 1, sizeof *blocks);
+		if (keeta_block_decode(p, n, bflags, &blocks[nblocks],
 		    &why) != 0)
 			goto fail;
-		st->nblocks++;
-		if (keeta_block_hash(st->blocks[st->nblocks - 1],
-		    st->block_hash[st->nblocks - 1], &why) != 0)
-			goto fail;
+		nblocks++;
 	}
 	while (!keeta_der_at_end(&lv)) {
-		if (st->nvotes == KEETA_STAPLE_MAX_VOTES) {
+		if (nvotes == KEETA_STAPLE_MAX_VOTES) {
 			why = "staple with too many votes";
 			goto fail;
 		}
 		if (keeta_der_read_octets(&lv, &p, &n) != 0)
 			goto derfail;
-		st->votes = xreallocarray(st->votes, st->nvotes + 1,
-		    sizeof *st->votes);
+		votes = xreallocarray(votes, nvotes + 1, sizeof *votes);
 		if (keeta_vote_decode(p, n, now, flags & ~KEETA_VOTE_QUOTE &
-		    ~KEETA_VOTE_ANYKIND, &st->votes[st->nvotes], &why) != 0)
+		    ~KEETA_VOTE_ANYKIND, &votes[nvotes], &why) != 0)
 			goto fail;
-		st->nvotes++;
-		if (st->nvotes > 1 && memcmp(st->votes[st->nvotes - 2]->hash,
-		    st->votes[st->nvotes - 1]->hash, KEETA_HASH_LEN) >= 0) {
-			why = "staple votes are not in canonical order";
-			goto fail;
-		}
+		nvotes++;
 	}
-	if (staple_check(st, now, &why) != 0)
-		goto fail;
-	re = keeta_staple_encode(st, &relen);
-	if (relen != len || memcmp(re, der, len) != 0) {
-		why = "staple is not canonically encoded";
-		goto fail;
-	}
-	free(re);
 	free(raw);
-	*out = st;
-	return 0;
+	/* The SDK accepts any order and hashes the canonical one. */
+	return staple_assemble(blocks, nblocks, votes, nvotes, now, out,
+	    cause);
 derfail:
 	why = keeta_der_cause(&r);
 	if (why == NULL)
 		why = "malformed staple";
 fail:
-	free(re);
+	for (i = 0; i < nblocks; i++)
+		keeta_block_free(blocks[i]);
+	for (i = 0; i < nvotes; i++)
+		keeta_vote_free(votes[i]);
+	free(blocks);
+	free(votes);
 	free(raw);
-	keeta_staple_free(st);
 	FAIL(why);
 }
 

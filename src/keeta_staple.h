@@ -52,8 +52,10 @@ void	keeta_staple_free(struct keeta_staple *);
  * Parse a staple, compressed (zlib) or not, at time now. Blocks are
  * decoded with keeta_block_decode() (signatures verified unless
  * KEETA_VOTE_NOVERIFY), votes with keeta_vote_decode() using flags (the
- * KEETA_VOTE_* flags). Rejects non-canonical DER or order, and the rule
- * breaks listed at keeta_staple_new(). The caller owns *out.
+ * KEETA_VOTE_* flags). Like the SDK it accepts blocks and votes in any
+ * order and arranges them canonically (the staple hash covers that form);
+ * it rejects the rule breaks listed at keeta_staple_new() and a block
+ * listed twice. The caller owns *out.
  */
 int	keeta_staple_decode(const uint8_t *, size_t, int64_t now, int flags,
 	    struct keeta_staple **out, const char **cause);
