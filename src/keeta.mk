@@ -13,9 +13,7 @@ EXTRA_DIST += tests/data/keeta/README.md tests/data/keeta/accounts.json \
 # Unit tests (Check), also run under valgrind by make check-valgrind.
 check_PROGRAMS += tests/check_keeta_account tests/check_keeta_der
 TESTS += tests/check_keeta_account tests/check_keeta_der
-# VALGRIND_TESTS is assigned after the fragments in Makefile.am (see
-# doc/keeta.md); until that moves up, run these by hand under valgrind.
-KEETA_VALGRIND_TESTS = tests/check_keeta_account tests/check_keeta_der
+VALGRIND_TESTS += tests/check_keeta_account tests/check_keeta_der
 tests_check_keeta_account_SOURCES = tests/check_keeta_account.c
 tests_check_keeta_account_CFLAGS = $(TEST_CFLAGS)
 tests_check_keeta_account_LDADD = $(TEST_LIBS)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -24,6 +25,7 @@
 #include "keeta_account.h"
 #include "keeta_block.h"
 #include "keeta_der.h"
+#include "keeta_staple.h"
 #include "keyfile.h"
 #include "util.h"
 
@@ -400,6 +402,20 @@ decode_block(const uint8_t *der, size_t len, const char **cause)
 	return o;
 }
 
+/* A V2 block ([1] EXPLICIT) or a V1 block (SEQUENCE starting INTEGER 0). */
+static int
+looks_like_block(const uint8_t *p, size_t len)
+{
+	struct keeta_der_reader	r, c;
+	uint64_t		v;
+
+	if (len > 0 && p[0] == KEETA_DER_EXPLICIT(1))
+		return 1;
+	keeta_der_reader_init(&r, p, len);
+	return keeta_der_enter(&r, KEETA_DER_SEQUENCE, &c) == 0 &&
+	    keeta_der_read_u64(&c, &v) == 0 && v == 0;
+}
+
 static int
 keeta_decode(int argc, char **argv)
 {
@@ -421,7 +437,16 @@ keeta_decode(int argc, char **argv)
 	free(raw);
 	if (bin == NULL)
 		return KDEX_EXIT_FAIL;
-	o = decode_block(bin, len, &cause);
+	/*
+	 * Blocks first, without failing on a bad signature (it is reported
+	 * in the output); then votes and staples, which are verified.
+	 */
+	if ((o = decode_block(bin, len, &cause)) == NULL) {
+		if (!looks_like_block(bin, len))
+			cause = NULL;
+		o = keeta_decode_any_json(bin, len, (int64_t)time(NULL) * 1000,
+		    cause == NULL ? &cause : NULL);
+	}
 	free(bin);
 	if (o == NULL)
 		return kdex_err(KDEX_EXIT_FAIL, "cannot decode: %s",
