@@ -1054,9 +1054,7 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 	const struct keeta_op_certificate *c;
 	const struct keeta_pubkey	*t1, *t2;
 	struct keeta_pubkey		 derived;
-	uint8_t				 h1[KEETA_HASH_LEN], h2[KEETA_HASH_LEN];
 	size_t				 i, j;
-	int				 seen_rep = 0;
 
 	if (b->purpose == KEETA_PURPOSE_FEE && op->type != KEETA_OP_SEND)
 		FAIL("fee blocks may only contain SEND operations");
@@ -1078,12 +1076,6 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 			FAIL("send: invalid external reference");
 		break;
 	case KEETA_OP_SET_REP:
-		for (i = 0; i < b->nops; i++) {
-			if (b->ops[i].type == KEETA_OP_SET_REP)
-				seen_rep++;
-		}
-		if (seen_rep > 1)
-			FAIL("set rep: more than one in a block");
 		if (!keeta_key_type_is_keyed(acct->type))
 			FAIL("set rep: account must be keyed");
 		if (!pubkey_valid(&op->u.set_rep.to) ||
@@ -1263,20 +1255,54 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 		} else
 			FAIL("manage certificate: method must be ADD or "
 			    "SUBTRACT");
-		cert_key(c, h1);
-		for (i = 0; i < idx; i++) {
-			o2 = &b->ops[i];
-			if (o2->type != KEETA_OP_MANAGE_CERTIFICATE)
-				continue;
-			cert_key(&o2->u.certificate, h2);
-			if (memcmp(h1, h2, sizeof h1) == 0)
-				FAIL("manage certificate: duplicate "
-				    "certificate");
-		}
+		/* Duplicates are checked once per block (block_unique). */
 		break;
 	default:
 		FAIL("unknown operation type");
 	}
+	return 0;
+}
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, KEETA_HASH_LEN);
+}
+
+/*
+ * Block-wide rules, in one pass so that large blocks stay cheap: at most
+ * one SET_REP, no certificate managed twice.
+ */
+static int
+block_unique(const struct keeta_block *b, const char **cause)
+{
+	uint8_t	(*h)[KEETA_HASH_LEN] = NULL;
+	size_t	 i, n = 0, reps = 0;
+	int	 dup = 0;
+
+	for (i = 0; i < b->nops; i++) {
+		if (b->ops[i].type == KEETA_OP_SET_REP)
+			reps++;
+		else if (b->ops[i].type == KEETA_OP_MANAGE_CERTIFICATE)
+			n++;
+	}
+	if (reps > 1)
+		FAIL("set rep: more than one in a block");
+	if (n < 2)
+		return 0;
+	h = xcalloc(n, sizeof *h);
+	for (i = 0, n = 0; i < b->nops; i++) {
+		if (b->ops[i].type == KEETA_OP_MANAGE_CERTIFICATE)
+			cert_key(&b->ops[i].u.certificate, h[n++]);
+	}
+	qsort(h, n, sizeof *h, hash_cmp);
+	for (i = 1; i < n; i++) {
+		if (memcmp(h[i - 1], h[i], KEETA_HASH_LEN) == 0)
+			dup = 1;
+	}
+	free(h);
+	if (dup)
+		FAIL("manage certificate: duplicate certificate");
 	return 0;
 }
 
@@ -1323,7 +1349,7 @@ keeta_block_validate(const struct keeta_block *b, const char **cause)
 		if (op_validate(b, i, cause) != 0)
 			return -1;
 	}
-	return 0;
+	return block_unique(b, cause);
 }
 
 /* Signers. */

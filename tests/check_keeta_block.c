@@ -996,6 +996,27 @@ START_TEST(test_builder_rules)
 	ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
 	keeta_block_free(b);
 
+	/* A certificate managed twice (by hash or by DER) is refused. */
+	{
+		uint8_t	cert[40], h[KEETA_HASH_LEN];
+
+		memset(cert, 0x5a, sizeof cert);
+		keeta_sha3_256(cert, sizeof cert, h);
+		b = keeta_block_new(1, 0x54455354, &a, prev, 1735787045000);
+		ck_assert_int_eq(keeta_block_add_manage_certificate(b,
+		    KEETA_ADJUST_ADD, cert, sizeof cert, NULL, 0, NULL), 0);
+		ck_assert_int_eq(keeta_block_validate(b, &cause), 0);
+		ck_assert_int_eq(keeta_block_add_manage_certificate(b,
+		    KEETA_ADJUST_SUBTRACT, h, sizeof h, NULL, 0, NULL), 1);
+		ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
+		ck_assert_str_eq(cause,
+		    "manage certificate: duplicate certificate");
+		ck_assert_int_eq(keeta_block_add_manage_certificate(b,
+		    KEETA_ADJUST_SUBTRACT, cert, sizeof cert, NULL, 0, NULL),
+		    -1);
+		keeta_block_free(b);
+	}
+
 	/* V2 FEE blocks take only SEND. */
 	b = keeta_block_new(2, 0x54455354, &a, prev, 1735787045000);
 	ck_assert_int_eq(keeta_block_set_purpose(b, KEETA_PURPOSE_FEE, NULL),
