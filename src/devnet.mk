@@ -28,3 +28,10 @@ tests_check_keeta_client_SOURCES = tests/check_keeta_client.c
 tests_check_keeta_client_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) $(LWS_CFLAGS) \
 	$(SODIUM_CFLAGS)
 tests_check_keeta_client_LDADD = $(TEST_LIBS) $(LWS_LIBS)
+
+# Published transactions per second (not in make check; see doc/devnet.md).
+noinst_PROGRAMS += contrib/bench/devnet-bench
+contrib_bench_devnet_bench_SOURCES = contrib/bench/devnet-bench.c
+contrib_bench_devnet_bench_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) \
+	$(SODIUM_CFLAGS) $(CJSON_CFLAGS)
+contrib_bench_devnet_bench_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
