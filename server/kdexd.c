@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -384,6 +385,7 @@ main(int argc, char **argv)
 	size_t			 i;
 	int			 ch;
 	int64_t			 until;
+	struct rlimit		 rl;
 
 	kdexd_server = s;
 	memset(&opt, 0, sizeof opt);
@@ -465,6 +467,11 @@ main(int argc, char **argv)
 	s->conf.verbose |= opt.verbose;
 	conf_finish(&s->conf);
 
+	/* Thousands of WebSocket clients need thousands of descriptors. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to start");
 	signal(SIGPIPE, SIG_IGN);

@@ -18,3 +18,14 @@ TESTS += tests/kdexd_api.test tests/kdexd_ws.test tests/kdexd_restart.test
 EXTRA_DIST += tests/kdexd_api.test tests/kdexd_ws.test tests/kdexd_restart.test \
 	tests/kdexd-lib.js tests/kdexd-api.js tests/kdexd-ws.js \
 	tests/kdexd-restart.js
+
+# The loopback load generator and `make loadtest` (Makefile.am's loadtest
+# target runs loadtest-run). Figures: doc/kdexd.md.
+noinst_PROGRAMS += contrib/loadgen
+contrib_loadgen_SOURCES = contrib/loadgen.c
+contrib_loadgen_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+contrib_loadgen_LDADD = $(KDEX_LIBS)
+EXTRA_DIST += contrib/kdexd-loadtest.sh
+loadtest-run: kdexd contrib/loadgen
+	$(SHELL) $(top_srcdir)/contrib/kdexd-loadtest.sh $(abs_top_builddir)
+.PHONY: loadtest-run
