@@ -35,3 +35,31 @@ tests_keeta_conform_LDADD = $(TEST_LIBS)
 TESTS += tests/keeta_conform.test
 EXTRA_DIST += tests/keeta_conform.test tests/conformance/conform.js \
 	tests/conformance/package.json tests/conformance/package-lock.json
+
+# Decoder fuzz target: always with the portable driver; with libFuzzer
+# too when configure found clang (FUZZ_CC), compiled straight from the
+# sources so that every file carries the fuzzer's coverage hooks.
+check_PROGRAMS += tests/fuzz_keeta_standalone
+tests_fuzz_keeta_standalone_SOURCES = tests/fuzz_keeta_decode.c \
+	tests/fuzz_driver.c
+tests_fuzz_keeta_standalone_CFLAGS = $(TEST_CFLAGS)
+tests_fuzz_keeta_standalone_LDADD = $(TEST_LIBS)
+TESTS += tests/fuzz_keeta.test
+EXTRA_DIST += tests/fuzz_keeta.test
+if HAVE_FUZZ_CC
+KEETA_FUZZ_SRC = $(top_srcdir)/src/util.c $(top_srcdir)/src/keeta_hash.c \
+	$(top_srcdir)/src/keeta_account.c $(top_srcdir)/src/keeta_der.c \
+	$(top_srcdir)/src/keeta_perm.c $(top_srcdir)/src/keeta_block.c \
+	$(top_srcdir)/src/keeta_vote.c $(top_srcdir)/src/keeta_staple.c \
+	$(top_srcdir)/tests/fuzz_keeta_decode.c
+tests/fuzz_keeta_decode: $(KEETA_FUZZ_SRC)
+	@$(MKDIR_P) tests
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -I$(top_builddir) -I$(top_srcdir)/src \
+	    $(CRYPTO_CFLAGS) $(SODIUM_CFLAGS) $(SECP256K1_CFLAGS) \
+	    $(ZLIB_CFLAGS) $(CJSON_CFLAGS) -o $@ $(KEETA_FUZZ_SRC) \
+	    $(CRYPTO_LIBS) $(SODIUM_LIBS) $(SECP256K1_LIBS) $(ZLIB_LIBS) \
+	    $(CJSON_LIBS) -lpthread
+tests/fuzz_keeta.log: tests/fuzz_keeta_decode
+CLEANFILES += tests/fuzz_keeta_decode
+endif
