@@ -16,9 +16,16 @@ tests_check_keyfile_CFLAGS = $(TEST_CFLAGS) $(SODIUM_CFLAGS)
 tests_check_keyfile_LDADD = $(TEST_LIBS)
 VALGRIND_TESTS += tests/check_keyfile
 
+check_PROGRAMS += tests/check_mdata
+tests_check_mdata_SOURCES = tests/check_mdata.c tui/mdata.c tui/mdata.h
+tests_check_mdata_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tui
+tests_check_mdata_CFLAGS = $(TEST_CFLAGS)
+tests_check_mdata_LDADD = $(TEST_LIBS)
+VALGRIND_TESTS += tests/check_mdata
+
 # Shell tests drive the real kdex binary; those that need kdexd skip (77)
 # until server/kdexd exists.
 KDEX_SHELL_TESTS = tests/kdex_key.test tests/kdex_help.test \
 	tests/kdex_trade.test tests/kdex_ui.test
-TESTS += tests/check_keyfile $(KDEX_SHELL_TESTS)
+TESTS += tests/check_keyfile tests/check_mdata $(KDEX_SHELL_TESTS)
 EXTRA_DIST += $(KDEX_SHELL_TESTS) tests/kdex_lib.sh
