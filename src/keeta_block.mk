@@ -17,3 +17,5 @@ tests_check_keeta_vote_SOURCES = tests/check_keeta_vote.c \
 	tests/keeta_vectors.c tests/keeta_vectors.h
 tests_check_keeta_vote_CFLAGS = $(TEST_CFLAGS)
 tests_check_keeta_vote_LDADD = $(TEST_LIBS)
+
+EXTRA_DIST += doc/keeta-blocks.md
