@@ -32,4 +32,4 @@ VALGRIND_TESTS += tests/check_console
 CONSOLE_TESTS = tests/console_help.test tests/console_admin.test \
 	tests/console_complete.test
 TESTS += tests/check_console $(CONSOLE_TESTS)
-EXTRA_DIST += $(CONSOLE_TESTS) tests/console_lib.sh
+EXTRA_DIST += $(CONSOLE_TESTS) tests/console_lib.sh doc/console.md
