@@ -158,11 +158,11 @@ function wrap(acct) {
 function accountCase() {
 	const k = newKeyed();
 	return (async () => {
-	const r = await call({ op: 'acct', ...k.key });
-	counts.acct++;
-	if (r.pub !== hex(k.acct.publicKey.getBuffer()) || r.address !== k.acct.publicKeyString.get()) {
-		mismatch('account', `${JSON.stringify(k.key)}: C ${JSON.stringify(r)} SDK ${k.acct.publicKeyString.get()}`);
-	}
+		const r = await call({ op: 'acct', ...k.key });
+		counts.acct++;
+		if (r.pub !== hex(k.acct.publicKey.getBuffer()) || r.address !== k.acct.publicKeyString.get()) {
+			mismatch('account', `${JSON.stringify(k.key)}: C ${JSON.stringify(r)} SDK ${k.acct.publicKeyString.get()}`);
+		}
 	});
 }
 
@@ -171,24 +171,24 @@ function messageCase() {
 	const msg = rbytes(rint(100));
 	const tamperAt = rint(64), tamperBit = rint(8);
 	return (async () => {
-	const sdkSig = Buffer.from((await k.acct.sign(msg)).getBuffer());
-	counts.msg++;
-	let r = await call({ op: 'verify', address: k.acct.publicKeyString.get(), msg: hex(msg), sig: hex(sdkSig) });
-	if (r.valid !== true) {
-		mismatch('verify SDK signature in C', `${JSON.stringify(k.key)} msg ${hex(msg)}`);
-	}
-	const bad = Buffer.from(sdkSig);
-	bad[tamperAt] ^= 1 << tamperBit;
-	r = await call({ op: 'verify', address: k.acct.publicKeyString.get(), msg: hex(msg), sig: hex(bad) });
-	if (r.valid !== false || k.acct.verify(msg, bad) !== false) {
-		mismatch('tampered signature accepted', `${JSON.stringify(k.key)} C ${r.valid}`);
-	}
-	r = await call({ op: 'sign', ...k.key, msg: hex(msg) });
-	if (!r.sig || k.acct.verify(msg, Buffer.from(r.sig, 'hex')) !== true) {
-		mismatch('verify C signature in SDK', `${JSON.stringify(k.key)} msg ${hex(msg)} sig ${r.sig}`);
-	} else if (k.key.algo !== ALG.ECDSA_SECP256R1 && r.sig !== hex(sdkSig)) {
-		mismatch('deterministic signature differs', `${JSON.stringify(k.key)} C ${r.sig} SDK ${hex(sdkSig)}`);
-	}
+		const sdkSig = Buffer.from((await k.acct.sign(msg)).getBuffer());
+		counts.msg++;
+		let r = await call({ op: 'verify', address: k.acct.publicKeyString.get(), msg: hex(msg), sig: hex(sdkSig) });
+		if (r.valid !== true) {
+			mismatch('verify SDK signature in C', `${JSON.stringify(k.key)} msg ${hex(msg)}`);
+		}
+		const bad = Buffer.from(sdkSig);
+		bad[tamperAt] ^= 1 << tamperBit;
+		r = await call({ op: 'verify', address: k.acct.publicKeyString.get(), msg: hex(msg), sig: hex(bad) });
+		if (r.valid !== false || k.acct.verify(msg, bad) !== false) {
+			mismatch('tampered signature accepted', `${JSON.stringify(k.key)} C ${r.valid}`);
+		}
+		r = await call({ op: 'sign', ...k.key, msg: hex(msg) });
+		if (!r.sig || k.acct.verify(msg, Buffer.from(r.sig, 'hex')) !== true) {
+			mismatch('verify C signature in SDK', `${JSON.stringify(k.key)} msg ${hex(msg)} sig ${r.sig}`);
+		} else if (k.key.algo !== ALG.ECDSA_SECP256R1 && r.sig !== hex(sdkSig)) {
+			mismatch('deterministic signature differs', `${JSON.stringify(k.key)} C ${r.sig} SDK ${hex(sdkSig)}`);
+		}
 	});
 }
 
@@ -426,61 +426,61 @@ function randomBlock() {
 function blockCase() {
 	const { input, desc, keys, cops } = randomBlock();
 	return (async () => {
-	let sdkBlock = null, sdkError = null;
-	try {
-		sdkBlock = await new Block.Builder(input).seal();
-	} catch (e) {
-		sdkError = e.message;
-	}
-	const built = await call({ op: 'build', block: desc });
-	if (sdkBlock === null) {
-		/* Both must refuse what the SDK refuses. */
-		counts.sdkRejected++;
-		if (built.ok) {
-			mismatch('C built a block the SDK refuses', `SDK: ${sdkError}; ${JSON.stringify(desc)}`);
-		}
-		return;
-	}
-	counts.block++;
-	counts[desc.version === 1 ? 'v1' : 'v2']++;
-	for (const c of cops) {
-		counts.blockOps[c.type] = (counts.blockOps[c.type] || 0) + 1;
-	}
-	const sdkBytes = Buffer.from(sdkBlock.toBytes());
-	const sdkHash = sdkBlock.hash.toString();
-	const deterministic = keys.every((k) => k.key.algo !== ALG.ECDSA_SECP256R1);
-	if (!deterministic) {
-		counts.p256++;
-	}
-	if (!built.ok) {
-		mismatch('C refused a block the SDK seals', `${built.error}; ${JSON.stringify(desc)}`);
-	} else {
-		if (built.hash !== sdkHash) {
-			mismatch('block hash', `C ${built.hash} SDK ${sdkHash}; ${JSON.stringify(desc)}`);
-		}
-		if (deterministic && built.der !== hex(sdkBytes)) {
-			mismatch('block bytes', `C ${built.der}\n  SDK ${hex(sdkBytes)}`);
-		}
-		/* The SDK parses the C bytes, verifying every signature. */
+		let sdkBlock = null, sdkError = null;
 		try {
-			const parsed = new Block(Buffer.from(built.der, 'hex'));
-			if (parsed.hash.toString() !== built.hash) {
-				mismatch('SDK hash of C block', `${parsed.hash.toString()} vs ${built.hash}`);
-			}
-			if (hex(parsed.toBytes()) !== built.der) {
-				mismatch('SDK re-encoding of C block', built.der);
-			}
+			sdkBlock = await new Block.Builder(input).seal();
 		} catch (e) {
-			mismatch('SDK refuses the C block', `${e.message}; ${built.der}`);
+			sdkError = e.message;
 		}
-	}
-	/* C decodes the SDK bytes (verifying signatures) and re-encodes them. */
-	const dec = await call({ op: 'decode', der: hex(sdkBytes) });
-	if (!dec.ok) {
-		mismatch('C refuses the SDK block', `${dec.error}; ${hex(sdkBytes)}`);
-	} else if (dec.der !== hex(sdkBytes) || dec.hash !== sdkHash) {
-		mismatch('C re-encoding of SDK block', `${dec.hash} vs ${sdkHash}`);
-	}
+		const built = await call({ op: 'build', block: desc });
+		if (sdkBlock === null) {
+			/* Both must refuse what the SDK refuses. */
+			counts.sdkRejected++;
+			if (built.ok) {
+				mismatch('C built a block the SDK refuses', `SDK: ${sdkError}; ${JSON.stringify(desc)}`);
+			}
+			return;
+		}
+		counts.block++;
+		counts[desc.version === 1 ? 'v1' : 'v2']++;
+		for (const c of cops) {
+			counts.blockOps[c.type] = (counts.blockOps[c.type] || 0) + 1;
+		}
+		const sdkBytes = Buffer.from(sdkBlock.toBytes());
+		const sdkHash = sdkBlock.hash.toString();
+		const deterministic = keys.every((k) => k.key.algo !== ALG.ECDSA_SECP256R1);
+		if (!deterministic) {
+			counts.p256++;
+		}
+		if (!built.ok) {
+			mismatch('C refused a block the SDK seals', `${built.error}; ${JSON.stringify(desc)}`);
+		} else {
+			if (built.hash !== sdkHash) {
+				mismatch('block hash', `C ${built.hash} SDK ${sdkHash}; ${JSON.stringify(desc)}`);
+			}
+			if (deterministic && built.der !== hex(sdkBytes)) {
+				mismatch('block bytes', `C ${built.der}\n  SDK ${hex(sdkBytes)}`);
+			}
+			/* The SDK parses the C bytes, verifying every signature. */
+			try {
+				const parsed = new Block(Buffer.from(built.der, 'hex'));
+				if (parsed.hash.toString() !== built.hash) {
+					mismatch('SDK hash of C block', `${parsed.hash.toString()} vs ${built.hash}`);
+				}
+				if (hex(parsed.toBytes()) !== built.der) {
+					mismatch('SDK re-encoding of C block', built.der);
+				}
+			} catch (e) {
+				mismatch('SDK refuses the C block', `${e.message}; ${built.der}`);
+			}
+		}
+		/* C decodes the SDK bytes (verifying signatures) and re-encodes them. */
+		const dec = await call({ op: 'decode', der: hex(sdkBytes) });
+		if (!dec.ok) {
+			mismatch('C refuses the SDK block', `${dec.error}; ${hex(sdkBytes)}`);
+		} else if (dec.der !== hex(sdkBytes) || dec.hash !== sdkHash) {
+			mismatch('C re-encoding of SDK block', `${dec.hash} vs ${sdkHash}`);
+		}
 	});
 }
 
