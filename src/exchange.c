@@ -43,6 +43,7 @@ struct xorder {
 	uint8_t		 stp;
 	uint8_t		 live;		/* in the book and in the hash */
 	uint8_t		 dirty;		/* row to write this batch */
+	uint8_t		 stored;	/* its row exists (update, not insert) */
 	uint64_t	 price;
 	uint64_t	 qty;
 	uint64_t	 filled;
@@ -251,12 +252,14 @@ oflush(struct exchange *ex)
 		o = &ex->pool[ex->dirty[i]];
 		assert(o->dirty);
 		otorow(ex, o, &r);
-		if (rc == 0 && ledger_order_put(ex->l, &r) != LEDGER_OK) {
+		if (rc == 0 && (o->stored ? ledger_order_update(ex->l, &r) :
+		    ledger_order_insert(ex->l, &r)) != LEDGER_OK) {
 			fprintf(stderr, "exchange: cannot write order %" PRId64
 			    "\n", o->id);
 			rc = -1;
 		}
 		o->dirty = 0;
+		o->stored = 1;
 		if (!o->live) {
 			o->next = ex->free;
 			ex->free = ex->dirty[i];
@@ -409,6 +412,7 @@ apply_trade(struct exchange *ex, struct xmarket *x, struct exchange_event *xe)
 {
 	const struct book_event	*e = &xe->ev;
 	struct ledger_fill	 f;
+	struct ledger_delta	 da, dt;
 	struct xorder		*t, *mo, *buyer, *seller;
 	u128			 base, bfee, sfee, brebate, srebate, fees;
 	char			 ref[32];
@@ -430,33 +434,40 @@ apply_trade(struct exchange *ex, struct xmarket *x, struct exchange_event *xe)
 	xe->fill_id = ex->next_fill++;
 	oref(ref, sizeof ref, "fill", xe->fill_id);
 
-	/* Buyer: pays notional + fee from the reservation, gets base. */
+	/*
+	 * One audit line per party and token; the fill row itemizes
+	 * notional, fees and rebate.  Buyer: pays notional + fee from the
+	 * reservation (a maker rebate comes back as available), gets base.
+	 */
 	assert(buyer->reserved >= e->trade.notional &&
 	    buyer->reserved - e->trade.notional >= bfee);
-	ledger_fail(ex, ledger_spend_reserved(ex->l, buyer->user, x->quote,
-	    e->trade.notional, LEDGER_CAUSE_FILL, ref));
-	ledger_fail(ex, ledger_spend_reserved(ex->l, buyer->user, x->quote,
-	    bfee, LEDGER_CAUSE_FEE, ref));
 	buyer->reserved -= e->trade.notional + bfee;
+	da.neg = false;
+	da.abs = brebate;
+	dt.neg = true;
+	dt.abs = e->trade.notional + bfee;
+	if (dt.abs >= brebate)
+		dt.abs -= brebate;
+	else {
+		dt.neg = false;
+		dt.abs = brebate - dt.abs;
+	}
+	ledger_fail(ex, ledger_move(ex->l, buyer->user, x->quote, &da, &dt,
+	    LEDGER_CAUSE_FILL, ref));
 	ledger_fail(ex, ledger_credit(ex->l, buyer->user, x->base, base,
 	    LEDGER_CAUSE_FILL, ref));
 	/* Seller: gives base from the reservation, gets notional - fee. */
-	assert(seller->reserved >= base);
+	assert(seller->reserved >= base && e->trade.notional >= sfee);
+	seller->reserved -= base;
 	ledger_fail(ex, ledger_spend_reserved(ex->l, seller->user, x->base,
 	    base, LEDGER_CAUSE_FILL, ref));
-	seller->reserved -= base;
 	ledger_fail(ex, ledger_credit(ex->l, seller->user, x->quote,
-	    e->trade.notional, LEDGER_CAUSE_FILL, ref));
-	ledger_fail(ex, ledger_debit(ex->l, seller->user, x->quote, sfee,
-	    LEDGER_CAUSE_FEE, ref));
-	/* Fees to the fee account, the maker's rebate out of it. */
+	    e->trade.notional - sfee + srebate, LEDGER_CAUSE_FILL, ref));
+	/* The fee account: both fees in, the rebate out (never below 0). */
 	fees = e->trade.taker_fee + e->trade.maker_fee;
-	ledger_fail(ex, ledger_credit(ex->l, LEDGER_FEE_USER, x->quote, fees,
-	    LEDGER_CAUSE_FEE, ref));
-	ledger_fail(ex, ledger_debit(ex->l, LEDGER_FEE_USER, x->quote,
-	    brebate + srebate, LEDGER_CAUSE_FEE, ref));
-	ledger_fail(ex, ledger_credit(ex->l, mo->user, x->quote,
-	    brebate + srebate, LEDGER_CAUSE_FEE, ref));
+	assert(fees >= brebate + srebate);
+	ledger_fail(ex, ledger_credit(ex->l, LEDGER_FEE_USER, x->quote,
+	    fees - brebate - srebate, LEDGER_CAUSE_FEE, ref));
 
 	t->filled += e->trade.qty;
 	mo->filled += e->trade.qty;
@@ -599,21 +610,21 @@ new_result(struct exchange *ex, const struct exchange_cmd *c)
 	return r;
 }
 
-/* The user may trade (or, with cancel_ok, at least cancel). */
+/* The user exists and (when trading) may trade; anyone may cancel. */
 static enum exchange_reject
 user_ok(struct exchange *ex, int64_t user, bool trading)
 {
-	struct ledger_user	u;
+	enum ledger_user_status	st;
 	int			rc;
 
 	if (user <= LEDGER_FEE_USER)
 		return EXCHANGE_REJ_UNKNOWN_USER;
-	if ((rc = ledger_user_get(ex->l, user, &u)) != LEDGER_OK) {
+	if ((rc = ledger_user_status(ex->l, user, &st)) != LEDGER_OK) {
 		if (rc == LEDGER_ERR)
 			ex->err = 1;
 		return EXCHANGE_REJ_UNKNOWN_USER;
 	}
-	if (trading && u.status != LEDGER_USER_ACTIVE)
+	if (trading && st != LEDGER_USER_ACTIVE)
 		return EXCHANGE_REJ_FORBIDDEN;
 	return EXCHANGE_OK;
 }
@@ -1135,6 +1146,7 @@ load_order(const struct ledger_order *r, void *arg)
 	o->expire_at = r->expire_at;
 	o->created_at = r->created_at;
 	o->updated_at = r->updated_at;
+	o->stored = 1;
 	snprintf(o->client_id, sizeof o->client_id, "%.*s", BOOK_CLIENT_ID_MAX,
 	    r->client_id);
 }

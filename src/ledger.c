@@ -30,6 +30,8 @@ enum {
 	S_BAL_PUT,
 	S_AUDIT_INS,
 	S_ORDER_PUT,
+	S_ORDER_INS,
+	S_ORDER_UPD,
 	S_ORDER_GET,
 	S_ORDER_CLIENT,
 	S_FILL_INS,
@@ -68,6 +70,14 @@ static const char *stmt_sql[S_COUNT] = {
 	    "qty = excluded.qty, filled = excluded.filled, "
 	    "reserved = excluded.reserved, status = excluded.status, "
 	    "reason = excluded.reason, updated_at = excluded.updated_at",
+	[S_ORDER_INS] = "INSERT INTO orders(id, user_id, market_id, "
+	    "client_id, side, type, tif, post_only, stp, price, qty, filled, "
+	    "reserved, reserve_token, status, reason, expire_at, created_at, "
+	    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+	[S_ORDER_UPD] = "UPDATE orders SET price = ?10, qty = ?11, filled = "
+	    "?12, reserved = ?13, status = ?15, reason = ?16, updated_at = ?19 "
+	    "WHERE id = ?1",
 	[S_ORDER_GET] = "SELECT * FROM orders WHERE id = ?1",
 	[S_ORDER_CLIENT] = "SELECT * FROM orders WHERE user_id = ?1 AND "
 	    "client_id = ?2 ORDER BY status < 2 DESC, id DESC LIMIT 1",
@@ -118,6 +128,12 @@ struct ledger {
 	size_t		*dirty;		/* indexes of dirty entries */
 	size_t		 ndirty;
 	size_t		 dirty_cap;
+
+	/* User id -> status + 1 (0: empty), for the exchange's checks. */
+	int64_t		*ukey;
+	uint8_t		*uval;
+	size_t		 ucap;
+	size_t		 uused;
 };
 
 /* Migrations: index i takes the schema from version i to i + 1. */
@@ -370,13 +386,38 @@ ledger_recon_status_name(enum ledger_recon_status s)
 
 /* Amount <-> TEXT. */
 
+/*
+ * Decimal text of an amount.  Most amounts fit 64 bits, where plain
+ * division is far cheaper than 128-bit division: the hot path formats
+ * several per order.
+ */
+static size_t
+fmt_amount(char *buf, u128 v)
+{
+	char		 tmp[24];
+	uint64_t	 x;
+	size_t		 n = 0, i;
+
+	if (v > UINT64_MAX)
+		return money_format_u128(buf, v);
+	x = (uint64_t)v;
+	do {
+		tmp[n++] = (char)('0' + x % 10);
+		x /= 10;
+	} while (x != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
 static void
 bind_amount(sqlite3_stmt *st, int i, u128 v)
 {
 	char	buf[MONEY_BUFSZ];
 	size_t	n;
 
-	n = money_format_u128(buf, v);
+	n = fmt_amount(buf, v);
 	if (sqlite3_bind_text(st, i, buf, (int)n, SQLITE_TRANSIENT) !=
 	    SQLITE_OK)
 		fatalx("ledger: bind amount");
@@ -401,7 +442,7 @@ ledger_delta_fmt(const struct ledger_delta *d, char *buf, size_t len)
 	char	tmp[MONEY_BUFSZ];
 	int	n;
 
-	money_format_u128(tmp, d->abs);
+	fmt_amount(tmp, d->abs);
 	n = snprintf(buf, len, "%s%s", d->neg && d->abs != 0 ? "-" : "", tmp);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
@@ -628,6 +669,9 @@ ledger_open(const char *path, const struct ledger_options *opts,
 		goto fail;
 	l->nbal = 1024;
 	l->bal = xcalloc(l->nbal, sizeof *l->bal);
+	l->ucap = 4096;
+	l->ukey = xcalloc(l->ucap, sizeof *l->ukey);
+	l->uval = xcalloc(l->ucap, sizeof *l->uval);
 	return l;
 
 fail:
@@ -651,6 +695,8 @@ ledger_close(struct ledger *l)
 		fatalx("ledger: close: %s", sqlite3_errmsg(l->db));
 	free(l->bal);
 	free(l->dirty);
+	free(l->ukey);
+	free(l->uval);
 	free(l);
 }
 
@@ -826,8 +872,16 @@ bal_hash(int64_t user, int64_t token)
 }
 
 static void
+ucache_drop(struct ledger *l)
+{
+	memset(l->uval, 0, l->ucap * sizeof *l->uval);
+	l->uused = 0;
+}
+
+static void
 bal_drop(struct ledger *l)
 {
+	ucache_drop(l);
 	memset(l->bal, 0, l->nbal * sizeof *l->bal);
 	l->bal_used = 0;
 	l->ndirty = 0;
@@ -1013,42 +1067,67 @@ audit(struct ledger *l, int64_t user, int64_t token, enum ledger_cause c,
 }
 
 /*
- * The one place balances change.  Signs: +1 adds, -1 subtracts, 0 leaves
- * alone.  Checks first, then writes the cache and the audit row.
+ * The one place balances change: apply signed deltas to available and
+ * total.  Checks first, then writes the cache and one audit row.
  */
 static int
-bal_move(struct ledger *l, int64_t user, int64_t token, u128 amount,
-    int s_avail, int s_total, enum ledger_cause c, const char *ref)
+bal_apply(struct ledger *l, int64_t user, int64_t token,
+    const struct ledger_delta *da, const struct ledger_delta *dt,
+    enum ledger_cause c, const char *ref)
 {
 	struct bal	*b;
 	u128		 na, nt;
 
 	if (user <= 0 || token <= 0)
 		return LEDGER_INVALID;
-	if (amount == 0)
+	if (da->abs == 0 && dt->abs == 0)
 		return LEDGER_OK;
 	if ((b = bal_load(l, user, token)) == NULL)
 		return LEDGER_ERR;
 	na = b->avail;
 	nt = b->total;
-	if (s_avail > 0 && money_add(&na, na, amount) == -1)
+	if (!da->neg && money_add(&na, na, da->abs) == -1)
 		return LEDGER_OVERFLOW;
-	if (s_avail < 0 && money_sub(&na, na, amount) == -1)
+	if (da->neg && money_sub(&na, na, da->abs) == -1)
 		return LEDGER_INSUFFICIENT;
-	if (s_total > 0 && money_add(&nt, nt, amount) == -1)
+	if (!dt->neg && money_add(&nt, nt, dt->abs) == -1)
 		return LEDGER_OVERFLOW;
-	if (s_total < 0 && money_sub(&nt, nt, amount) == -1)
+	if (dt->neg && money_sub(&nt, nt, dt->abs) == -1)
 		return LEDGER_INSUFFICIENT;
 	if (na > nt)
-		return s_avail > 0 ? LEDGER_OVERFLOW : LEDGER_INSUFFICIENT;
-	if (audit(l, user, token, c, ref, s_avail < 0,
-	    s_avail != 0 ? amount : 0, s_total < 0,
-	    s_total != 0 ? amount : 0) == -1)
+		return !da->neg && da->abs != 0 ? LEDGER_OVERFLOW :
+		    LEDGER_INSUFFICIENT;
+	if (audit(l, user, token, c, ref, da->neg, da->abs, dt->neg,
+	    dt->abs) == -1)
 		return LEDGER_ERR;
 	b->avail = na;
 	b->total = nt;
 	bal_mark(l, b);
 	return LEDGER_OK;
+}
+
+/* Signs: +1 adds amount, -1 subtracts it, 0 leaves that side alone. */
+static int
+bal_move(struct ledger *l, int64_t user, int64_t token, u128 amount,
+    int s_avail, int s_total, enum ledger_cause c, const char *ref)
+{
+	struct ledger_delta	da, dt;
+
+	da.neg = s_avail < 0;
+	da.abs = s_avail != 0 ? amount : 0;
+	dt.neg = s_total < 0;
+	dt.abs = s_total != 0 ? amount : 0;
+	return bal_apply(l, user, token, &da, &dt, c, ref);
+}
+
+int
+ledger_move(struct ledger *l, int64_t user, int64_t token,
+    const struct ledger_delta *da, const struct ledger_delta *dt,
+    enum ledger_cause c, const char *ref)
+{
+	if (op_begin(l) == -1)
+		return LEDGER_ERR;
+	return op_end(l, bal_apply(l, user, token, da, dt, c, ref));
 }
 
 static int
@@ -1252,6 +1331,51 @@ ledger_user_get(struct ledger *l, int64_t id, struct ledger_user *u)
 	return get_one(st, rd_user, u);
 }
 
+static size_t
+ucache_slot(struct ledger *l, int64_t id)
+{
+	size_t	i, mask = l->ucap - 1;
+
+	i = (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 40) & mask;
+	while (l->uval[i] != 0 && l->ukey[i] != id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void
+ucache_put(struct ledger *l, int64_t id, enum ledger_user_status st)
+{
+	size_t	i;
+
+	/* Bounded: when half full, start again (entries are rereadable). */
+	if ((l->uused + 1) * 2 > l->ucap)
+		ucache_drop(l);
+	i = ucache_slot(l, id);
+	if (l->uval[i] == 0)
+		l->uused++;
+	l->ukey[i] = id;
+	l->uval[i] = (uint8_t)(st + 1);
+}
+
+int
+ledger_user_status(struct ledger *l, int64_t id, enum ledger_user_status *st)
+{
+	struct ledger_user	u;
+	size_t			i;
+	int			rc;
+
+	i = ucache_slot(l, id);
+	if (l->uval[i] != 0) {
+		*st = (enum ledger_user_status)(l->uval[i] - 1);
+		return LEDGER_OK;
+	}
+	if ((rc = ledger_user_get(l, id, &u)) != LEDGER_OK)
+		return rc;
+	ucache_put(l, id, u.status);
+	*st = u.status;
+	return LEDGER_OK;
+}
+
 int
 ledger_user_find(struct ledger *l, const char *address, struct ledger_user *u)
 {
@@ -1347,6 +1471,8 @@ ledger_user_set_status(struct ledger *l, int64_t id,
 		reason = "";
 	if (op_begin(l) == -1)
 		return LEDGER_ERR;
+	/* Forget the cached status; a rollback drops the whole cache. */
+	ucache_drop(l);
 	return op_end(l, update_row(l, "UPDATE users SET status = ?2, "
 	    "reason = ?3 WHERE id = ?1 AND kind = 'user'", id,
 	    ledger_user_status_name(s), reason, 0, 0));
@@ -1610,40 +1736,78 @@ rd_order(sqlite3_stmt *st, void *out)
 	o->updated_at = sqlite3_column_int64(st, 18);
 }
 
-int
-ledger_order_put(struct ledger *l, const struct ledger_order *o)
+/* Bind an order row; which statement decides what is used. */
+static void
+bind_order(sqlite3_stmt *st, const struct ledger_order *o, bool all)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if (o->id <= 0 || o->user_id <= 0 || o->market_id <= 0 ||
-	    o->price > INT64_MAX || o->qty > INT64_MAX || o->filled > o->qty ||
-	    (size_t)o->status >= NAMES(order_status_names))
-		return LEDGER_INVALID;
-	if (op_begin(l) == -1)
-		return LEDGER_ERR;
-	st = stmt(l, S_ORDER_PUT);
 	sqlite3_bind_int64(st, 1, o->id);
-	sqlite3_bind_int64(st, 2, o->user_id);
-	sqlite3_bind_int64(st, 3, o->market_id);
-	sqlite3_bind_text(st, 4, o->client_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, o->side);
-	sqlite3_bind_int(st, 6, o->type);
-	sqlite3_bind_int(st, 7, o->tif);
-	sqlite3_bind_int(st, 8, o->post_only);
-	sqlite3_bind_int(st, 9, o->stp);
+	if (all) {
+		sqlite3_bind_int64(st, 2, o->user_id);
+		sqlite3_bind_int64(st, 3, o->market_id);
+		sqlite3_bind_text(st, 4, o->client_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, o->side);
+		sqlite3_bind_int(st, 6, o->type);
+		sqlite3_bind_int(st, 7, o->tif);
+		sqlite3_bind_int(st, 8, o->post_only);
+		sqlite3_bind_int(st, 9, o->stp);
+		sqlite3_bind_int64(st, 14, o->reserve_token);
+		sqlite3_bind_int64(st, 17, o->expire_at);
+		sqlite3_bind_int64(st, 18, o->created_at);
+	}
 	sqlite3_bind_int64(st, 10, (int64_t)o->price);
 	sqlite3_bind_int64(st, 11, (int64_t)o->qty);
 	sqlite3_bind_int64(st, 12, (int64_t)o->filled);
 	bind_amount(st, 13, o->reserved);
-	sqlite3_bind_int64(st, 14, o->reserve_token);
 	sqlite3_bind_int(st, 15, (int)o->status);
 	sqlite3_bind_text(st, 16, o->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 17, o->expire_at);
-	sqlite3_bind_int64(st, 18, o->created_at);
 	sqlite3_bind_int64(st, 19, o->updated_at);
+}
+
+static int
+order_valid(const struct ledger_order *o)
+{
+	return o->id > 0 && o->user_id > 0 && o->market_id > 0 &&
+	    o->price <= INT64_MAX && o->qty <= INT64_MAX &&
+	    o->filled <= o->qty &&
+	    (size_t)o->status < NAMES(order_status_names);
+}
+
+/* which: S_ORDER_PUT (upsert), S_ORDER_INS or S_ORDER_UPD. */
+static int
+order_write(struct ledger *l, const struct ledger_order *o, int which)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!order_valid(o))
+		return LEDGER_INVALID;
+	if (op_begin(l) == -1)
+		return LEDGER_ERR;
+	st = stmt(l, which);
+	bind_order(st, o, which != S_ORDER_UPD);
 	rc = step_done(l, st) == 0 ? LEDGER_OK : LEDGER_ERR;
+	if (rc == LEDGER_OK && which == S_ORDER_UPD &&
+	    sqlite3_changes(l->db) != 1)
+		rc = LEDGER_NOTFOUND;
 	return op_end(l, rc);
+}
+
+int
+ledger_order_put(struct ledger *l, const struct ledger_order *o)
+{
+	return order_write(l, o, S_ORDER_PUT);
+}
+
+int
+ledger_order_insert(struct ledger *l, const struct ledger_order *o)
+{
+	return order_write(l, o, S_ORDER_INS);
+}
+
+int
+ledger_order_update(struct ledger *l, const struct ledger_order *o)
+{
+	return order_write(l, o, S_ORDER_UPD);
 }
 
 int

@@ -155,6 +155,8 @@ int	ledger_user_add(struct ledger *, const char *, const char *,
 	    int64_t *);
 int	ledger_user_get(struct ledger *, int64_t, struct ledger_user *);
 int	ledger_user_find(struct ledger *, const char *, struct ledger_user *);
+/* Just the status, cached (the exchange asks once per order). */
+int	ledger_user_status(struct ledger *, int64_t, enum ledger_user_status *);
 int	ledger_user_set_storage(struct ledger *, int64_t, const char *);
 int	ledger_user_set_status(struct ledger *, int64_t,
 	    enum ledger_user_status, const char *);
@@ -219,6 +221,13 @@ int	ledger_release(struct ledger *, int64_t, int64_t, u128,
 	    enum ledger_cause, const char *);
 int	ledger_spend_reserved(struct ledger *, int64_t, int64_t, u128,
 	    enum ledger_cause, const char *);
+/*
+ * The general form: signed deltas to available and total in one audit row
+ * (a fill that pays notional and fee and gets a rebate is one line).
+ */
+int	ledger_move(struct ledger *, int64_t, int64_t,
+	    const struct ledger_delta *, const struct ledger_delta *,
+	    enum ledger_cause, const char *);
 /* Operator correction of a total (and available) by a signed delta. */
 int	ledger_correct(struct ledger *, int64_t, int64_t,
 	    const struct ledger_delta *, const char *);
@@ -258,6 +267,13 @@ struct ledger_order {
 };
 /* Insert a new order row, or update it by id when it exists. */
 int	ledger_order_put(struct ledger *, const struct ledger_order *);
+/*
+ * The cheaper halves of ledger_order_put for callers that know: insert
+ * (LEDGER_ERR if the id exists) or update the fields that change (price,
+ * qty, filled, reserved, status, reason, updated_at; LEDGER_NOTFOUND).
+ */
+int	ledger_order_insert(struct ledger *, const struct ledger_order *);
+int	ledger_order_update(struct ledger *, const struct ledger_order *);
 int	ledger_order_get(struct ledger *, int64_t, struct ledger_order *);
 int	ledger_order_find_client(struct ledger *, int64_t, const char *,
 	    struct ledger_order *);
