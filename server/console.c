@@ -342,6 +342,12 @@ run_stdin(struct console *c)
 		r = console_cmd_run(c, line);
 		if (rv == CONSOLE_OK)
 			rv = r;
+		/* Outside the REPL a Ctrl-C stops the script, not one line. */
+		if (console_sigint) {
+			fprintf(stderr, "error: interrupted\n");
+			rv = CONSOLE_FAIL;
+			break;
+		}
 	}
 	free(line);
 	return rv;
@@ -453,11 +459,13 @@ main(int argc, char **argv)
 		c.mode = CONSOLE_MODE_TSV;
 
 	if (ncmds > 0) {
-		for (i = 0; i < ncmds && !c.quit; i++) {
+		for (i = 0; i < ncmds && !c.quit && !console_sigint; i++) {
 			r = console_cmd_run(&c, cmds[i]);
 			if (rv == CONSOLE_OK)
 				rv = r;
 		}
+		if (console_sigint && rv == CONSOLE_OK)
+			rv = CONSOLE_FAIL;
 	} else if (!isatty(STDIN_FILENO))
 		rv = run_stdin(&c);
 	else
