@@ -64,15 +64,19 @@ struct book_user {
 	uint32_t	 tail;
 };
 
+/*
+ * Index slot: the low 32 bits of the key pick the home and filter
+ * candidates; the full key is confirmed in the order or user record.
+ */
 struct ix_slot {
-	uint64_t	 key;
+	uint32_t	 key;
 	uint32_t	 val;		/* NIL: empty */
 };
 
 struct ix {
 	struct ix_slot	*s;
 	uint32_t	 mask;
-	unsigned int	 shift;
+	unsigned int	 bits;
 };
 
 struct book {
@@ -104,6 +108,7 @@ struct book {
 	struct ix	 ids;
 	struct ix	 users;
 	struct ix	 cids;
+	struct ix	 lvix;		/* (price, side) -> level record */
 
 	uint32_t	*heap;
 	uint32_t	 nheap;
@@ -114,11 +119,11 @@ struct book {
 static void
 ix_init(struct ix *t, uint32_t entries)
 {
-	uint32_t	size = 16;
+	uint32_t	size = 16, i;
 	unsigned int	bits = 4;
-	uint32_t	i;
 
-	while (size < entries * 2) {
+	/* Load factor at most 2/3 keeps linear probes short. */
+	while (size < entries + entries / 2) {
 		size <<= 1;
 		bits++;
 	}
@@ -126,32 +131,21 @@ ix_init(struct ix *t, uint32_t entries)
 	for (i = 0; i < size; i++)
 		t->s[i].val = NIL;
 	t->mask = size - 1;
-	t->shift = 64 - bits;
+	t->bits = bits;
 }
 
+/*
+ * Fibonacci hashing: sequential ids (what the ledger hands out) spread
+ * evenly, so probe runs stay short and a delete shifts few entries.
+ */
 static inline uint32_t
-ix_home(const struct ix *t, uint64_t key)
+ix_home(const struct ix *t, uint32_t key)
 {
-	return (uint32_t)((key * 0x9e3779b97f4a7c15ULL) >> t->shift);
+	return (key * 0x9e3779b1u) >> (32 - t->bits);
 }
 
-static inline uint32_t
-ix_find(const struct ix *t, uint64_t key)
-{
-	uint32_t	p = ix_home(t, key);
-
-	for (;;) {
-		if (t->s[p].val == NIL)
-			return NIL;
-		if (t->s[p].key == key)
-			return t->s[p].val;
-		p = (p + 1) & t->mask;
-	}
-}
-
-/* Insert; duplicate keys are allowed (client-id table). */
 static inline void
-ix_put(struct ix *t, uint64_t key, uint32_t val)
+ix_put(struct ix *t, uint32_t key, uint32_t val)
 {
 	uint32_t	p = ix_home(t, key);
 
@@ -161,13 +155,13 @@ ix_put(struct ix *t, uint64_t key, uint32_t val)
 	t->s[p].val = val;
 }
 
-/* Delete the entry (key, val), shifting later entries back. */
+/* Delete the entry holding val, shifting later entries back. */
 static inline void
-ix_del(struct ix *t, uint64_t key, uint32_t val)
+ix_del(struct ix *t, uint32_t key, uint32_t val)
 {
 	uint32_t	p = ix_home(t, key), q, h;
 
-	while (t->s[p].val != val || t->s[p].key != key) {
+	while (t->s[p].val != val) {
 		assert(t->s[p].val != NIL);
 		p = (p + 1) & t->mask;
 	}
@@ -183,7 +177,39 @@ ix_del(struct ix *t, uint64_t key, uint32_t val)
 	t->s[p].val = NIL;
 }
 
-static uint64_t
+static inline uint32_t
+id_find(const struct book *b, uint64_t id)
+{
+	const struct ix	*t = &b->ids;
+	uint32_t	 p = ix_home(t, (uint32_t)id), v;
+
+	for (;;) {
+		v = t->s[p].val;
+		if (v == NIL)
+			return NIL;
+		if (t->s[p].key == (uint32_t)id && b->o[v].id == id)
+			return v;
+		p = (p + 1) & t->mask;
+	}
+}
+
+static inline uint32_t
+user_find(const struct book *b, uint64_t user)
+{
+	const struct ix	*t = &b->users;
+	uint32_t	 p = ix_home(t, (uint32_t)user), v;
+
+	for (;;) {
+		v = t->s[p].val;
+		if (v == NIL)
+			return NIL;
+		if (t->s[p].key == (uint32_t)user && b->u[v].user == user)
+			return v;
+		p = (p + 1) & t->mask;
+	}
+}
+
+static uint32_t
 cid_hash(uint64_t user, const char *cid)
 {
 	uint64_t	h = 0xcbf29ce484222325ULL ^ user;
@@ -192,14 +218,14 @@ cid_hash(uint64_t user, const char *cid)
 		h ^= (unsigned char)*cid;
 		h *= 0x100000001b3ULL;
 	}
-	return h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 static uint32_t
 cid_find(const struct book *b, uint64_t user, const char *cid)
 {
 	const struct ix	*t = &b->cids;
-	uint64_t	 h = cid_hash(user, cid);
+	uint32_t	 h = cid_hash(user, cid);
 	uint32_t	 p = ix_home(t, h), v;
 
 	for (;;) {
@@ -208,6 +234,30 @@ cid_find(const struct book *b, uint64_t user, const char *cid)
 			return NIL;
 		if (t->s[p].key == h && b->o[v].user == user &&
 		    strcmp(b->cid[v], cid) == 0)
+			return v;
+		p = (p + 1) & t->mask;
+	}
+}
+
+static inline uint32_t
+lv_key(uint32_t side, uint64_t price)
+{
+	return (uint32_t)(price * 2 + side);
+}
+
+/* The level record at (side, price), or NIL. */
+static inline uint32_t
+lv_get(const struct book *b, uint32_t side, uint64_t price)
+{
+	const struct ix	*t = &b->lvix;
+	uint32_t	 k = lv_key(side, price), p = ix_home(t, k), v;
+
+	for (;;) {
+		v = t->s[p].val;
+		if (v == NIL)
+			return NIL;
+		if (t->s[p].key == k && b->lv[v].price == price &&
+		    b->lv[v].side == side)
 			return v;
 		p = (p + 1) & t->mask;
 	}
@@ -347,6 +397,7 @@ lv_insert(struct book *b, uint32_t side, uint64_t price, uint32_t pos)
 	memmove(&a[pos + 1], &a[pos], (size_t)(n - pos) * sizeof *a);
 	a[pos] = li;
 	b->nside[side] = n + 1;
+	ix_put(&b->lvix, lv_key(side, price), li);
 	return li;
 }
 
@@ -368,6 +419,7 @@ lv_remove(struct book *b, uint32_t li)
 		    sizeof *a);
 	}
 	b->nside[side] = n - 1;
+	ix_del(&b->lvix, lv_key(side, l->price), li);
 	b->lvfree[b->nlvfree++] = li;
 }
 
@@ -464,7 +516,7 @@ order_release(struct book *b, uint32_t oi)
 	struct book_order	*o = &b->o[oi];
 
 	assert(o->level == NIL);
-	ix_del(&b->ids, o->id, oi);
+	ix_del(&b->ids, (uint32_t)o->id, oi);
 	if (o->has_cid)
 		ix_del(&b->cids, cid_hash(o->user, b->cid[oi]), oi);
 	if (o->heap != NIL)
@@ -475,7 +527,7 @@ order_release(struct book *b, uint32_t oi)
 static struct book_user *
 user_get(const struct book *b, uint64_t user)
 {
-	uint32_t	ui = ix_find(&b->users, user);
+	uint32_t	ui = user_find(b, user);
 
 	return ui == NIL ? NULL : &b->u[ui];
 }
@@ -500,14 +552,14 @@ order_rest(struct book *b, uint32_t oi, uint32_t li)
 	l->count++;
 	l->total += o->left;
 
-	if ((ui = ix_find(&b->users, o->user)) == NIL) {
+	if ((ui = user_find(b, o->user)) == NIL) {
 		assert(b->nufree > 0);
 		ui = b->ufree[--b->nufree];
 		u = &b->u[ui];
 		u->user = o->user;
 		u->count = 0;
 		u->head = u->tail = NIL;
-		ix_put(&b->users, o->user, ui);
+		ix_put(&b->users, (uint32_t)o->user, ui);
 	}
 	u = &b->u[ui];
 	o->urec = ui;
@@ -560,7 +612,7 @@ order_unrest(struct book *b, uint32_t oi)
 		u->tail = o->uprev;
 	assert(u->count > 0);
 	if (--u->count == 0) {
-		ix_del(&b->users, u->user, o->urec);
+		ix_del(&b->users, (uint32_t)u->user, o->urec);
 		b->ufree[b->nufree++] = o->urec;
 	}
 	o->urec = NIL;
@@ -638,8 +690,7 @@ match(struct book *b, uint32_t ti, uint64_t limit, u128 *budget)
 	struct book_lvl		*l;
 	struct book_event	 ev;
 	uint64_t		 fill, price, before_t, before_m;
-	u128			 notional, afford, cost, fee, reb;
-	int			 rc;
+	u128			 notional, afford, cost, reb;
 
 	while (t->left > 0 && b->nside[os] > 0) {
 		li = a[b->nside[os] - 1];
@@ -669,16 +720,25 @@ match(struct book *b, uint32_t ti, uint64_t limit, u128 *budget)
 				if (afford < fill)
 					fill = (uint64_t)afford;
 			}
-			rc = market_notional(&b->m, price, fill, &notional);
-			assert(rc == 0);
-			(void)rc;
+			/*
+			 * Cannot overflow: market_init checked the largest
+			 * order at the largest price.
+			 */
+			assert(fill <= b->m.cfg.max_qty_lots &&
+			    price <= b->m.cfg.max_price_ticks);
+			notional = (u128)price * fill * b->m.unit;
 
 			ev.type = BOOK_EV_TRADE;
-			money_fee(&ev.trade.taker_fee, &reb, notional,
-			    b->m.cfg.taker_fee_ppm);
-			money_fee(&fee, &ev.trade.maker_rebate, notional,
-			    b->m.cfg.maker_fee_ppm);
-			ev.trade.maker_fee = fee;
+			ev.trade.taker_fee = 0;
+			ev.trade.maker_fee = 0;
+			ev.trade.maker_rebate = 0;
+			if (b->m.cfg.taker_fee_ppm != 0)
+				money_fee(&ev.trade.taker_fee, &reb, notional,
+				    b->m.cfg.taker_fee_ppm);
+			if (b->m.cfg.maker_fee_ppm != 0)
+				money_fee(&ev.trade.maker_fee,
+				    &ev.trade.maker_rebate, notional,
+				    b->m.cfg.maker_fee_ppm);
 			if (budget != NULL) {
 				cost = notional + ev.trade.taker_fee;
 				assert(cost <= *budget);
@@ -800,8 +860,10 @@ finish_taker(struct book *b, uint32_t ti, enum stop why, int may_rest)
 		order_release(b, ti);
 		return;
 	}
-	if ((li = lv_find(b, t->side, t->price, &pos)) == NIL)
+	if ((li = lv_get(b, t->side, t->price)) == NIL) {
+		(void)lv_find(b, t->side, t->price, &pos);
 		li = lv_insert(b, t->side, t->price, pos);
+	}
 	order_rest(b, ti, li);
 	ev.type = BOOK_EV_RESTED;
 	ev.rested.id = t->id;
@@ -859,6 +921,7 @@ book_create(const struct market *m, uint64_t first_seq, book_sink_fn *sink,
 	ix_init(&b->ids, b->cap);
 	ix_init(&b->users, b->cap);
 	ix_init(&b->cids, b->cap);
+	ix_init(&b->lvix, maxl * 2);
 	b->heap = xcalloc(b->cap, sizeof *b->heap);
 	return b;
 }
@@ -880,6 +943,7 @@ book_free(struct book *b)
 	free(b->ids.s);
 	free(b->users.s);
 	free(b->cids.s);
+	free(b->lvix.s);
 	free(b->heap);
 	free(b);
 }
@@ -918,19 +982,14 @@ place_check(const struct book *b, const struct book_place *p,
 {
 	const struct market_config	*c = &b->m.cfg;
 	bool				 mkt = p->type == BOOK_MARKET;
-	u128				 notional;
-	int				 rc;
 
-	if (c->status == MARKET_HALTED)
-		return BOOK_REJ_HALTED;
-	if (c->status == MARKET_CANCEL_ONLY)
-		return BOOK_REJ_CANCEL_ONLY;
-	if (p->id == 0 || p->user == 0 ||
-	    (p->side != BOOK_BUY && p->side != BOOK_SELL) ||
-	    (p->type != BOOK_LIMIT && p->type != BOOK_MARKET) ||
-	    (p->tif != BOOK_GTC && p->tif != BOOK_IOC && p->tif != BOOK_FOK) ||
-	    (p->stp != BOOK_STP_CANCEL_TAKER &&
-	    p->stp != BOOK_STP_CANCEL_MAKER && p->stp != BOOK_STP_CANCEL_BOTH))
+	if (c->status != MARKET_OPEN)
+		return c->status == MARKET_HALTED ? BOOK_REJ_HALTED :
+		    BOOK_REJ_CANCEL_ONLY;
+	if (p->id == 0 || p->user == 0 || (unsigned int)p->side > BOOK_SELL ||
+	    (unsigned int)p->type > BOOK_MARKET ||
+	    (unsigned int)p->tif > BOOK_FOK ||
+	    (unsigned int)p->stp > BOOK_STP_CANCEL_BOTH)
 		return BOOK_REJ_BAD_ORDER;
 	if (mkt && (p->post_only || p->tif == BOOK_GTC || p->expire_at != 0))
 		return BOOK_REJ_BAD_ORDER;
@@ -940,7 +999,7 @@ place_check(const struct book *b, const struct book_place *p,
 		return BOOK_REJ_BAD_ORDER;
 	if (p->max_quote != 0 && (p->side != BOOK_BUY || p->tif == BOOK_FOK))
 		return BOOK_REJ_BAD_ORDER;
-	if (!cid_valid(cid))
+	if (*cid != '\0' && !cid_valid(cid))
 		return BOOK_REJ_BAD_CLIENT_ID;
 	if (p->price > c->max_price_ticks || (!mkt && p->price == 0))
 		return BOOK_REJ_BAD_PRICE;
@@ -950,16 +1009,13 @@ place_check(const struct book *b, const struct book_place *p,
 		return BOOK_REJ_BAD_QTY;
 	if (p->qty != 0 && p->qty < c->min_lots)
 		return BOOK_REJ_MIN_SIZE;
-	if (!mkt && c->min_notional != 0) {
-		rc = market_notional(&b->m, p->price, p->qty, &notional);
-		assert(rc == 0);
-		(void)rc;
-		if (notional < c->min_notional)
-			return BOOK_REJ_MIN_NOTIONAL;
-	}
+	/* Both within the market's bounds (above): no overflow. */
+	if (!mkt && c->min_notional != 0 &&
+	    (u128)p->price * p->qty * b->m.unit < c->min_notional)
+		return BOOK_REJ_MIN_NOTIONAL;
 	if (p->expire_at != 0 && p->expire_at <= now)
 		return BOOK_REJ_EXPIRED;
-	if (ix_find(&b->ids, p->id) != NIL)
+	if (id_find(b, p->id) != NIL)
 		return BOOK_REJ_DUPLICATE_ID;
 	if (*cid != '\0' && cid_find(b, p->user, cid) != NIL)
 		return BOOK_REJ_DUPLICATE_CLIENT_ID;
@@ -1009,7 +1065,7 @@ book_place(struct book *b, uint64_t now, const struct book_place *p)
 	struct book_order		*t;
 	struct book_event		 ev;
 	struct book_user		*u;
-	uint32_t			 ti, pos;
+	uint32_t			 ti;
 	uint64_t			 limit;
 	u128				 budget;
 	bool				 mkt = p->type == BOOK_MARKET;
@@ -1033,7 +1089,7 @@ book_place(struct book *b, uint64_t now, const struct book_place *p)
 		else if (u != NULL && u->count >= c->limits.max_orders_per_user)
 			why = BOOK_REJ_USER_LIMIT;
 		else if (b->nside[p->side] >= c->limits.max_levels &&
-		    lv_find(b, p->side, p->price, &pos) == NIL)
+		    lv_get(b, p->side, p->price) == NIL)
 			why = BOOK_REJ_LEVELS_FULL;
 	}
 	if (why != BOOK_OK) {
@@ -1063,7 +1119,7 @@ book_place(struct book *b, uint64_t now, const struct book_place *p)
 		ix_put(&b->cids, cid_hash(p->user, cid), ti);
 	} else
 		b->cid[ti][0] = '\0';
-	ix_put(&b->ids, p->id, ti);
+	ix_put(&b->ids, (uint32_t)p->id, ti);
 
 	if (p->tif == BOOK_FOK && !fok_fillable(b, t, limit)) {
 		order_release(b, ti);
@@ -1105,7 +1161,7 @@ book_cancel(struct book *b, uint64_t now, uint64_t user, uint64_t id)
 		emit_reject(b, BOOK_CMD_CANCEL, BOOK_REJ_HALTED, id, user);
 		return BOOK_REJ_HALTED;
 	}
-	oi = ix_find(&b->ids, id);
+	oi = id_find(b, id);
 	if (oi == NIL || (user != BOOK_ANY_USER && b->o[oi].user != user)) {
 		emit_reject(b, BOOK_CMD_CANCEL, BOOK_REJ_NOT_FOUND, id, user);
 		return BOOK_REJ_NOT_FOUND;
@@ -1181,13 +1237,13 @@ book_amend(struct book *b, uint64_t now, uint64_t user, uint64_t id,
 	struct book_order		*o;
 	struct book_event		 ev;
 	enum book_reject		 why = BOOK_OK;
-	uint32_t			 oi, li, pos;
+	uint32_t			 oi, li;
 	uint64_t			 np, nq, oldp, oldq;
 	enum stop			 stop;
 
 	b->now = now;
 	expire_due(b, now);
-	oi = ix_find(&b->ids, id);
+	oi = id_find(b, id);
 	if (c->status == MARKET_HALTED)
 		why = BOOK_REJ_HALTED;
 	else if (oi == NIL || (user != BOOK_ANY_USER &&
@@ -1233,7 +1289,7 @@ book_amend(struct book *b, uint64_t now, uint64_t user, uint64_t id,
 	else if (o->post_only && crosses(b, o->side, np))
 		why = BOOK_REJ_WOULD_TAKE;
 	else if (np != oldp && b->nside[o->side] >= c->limits.max_levels &&
-	    lv_find(b, o->side, np, &pos) == NIL)
+	    lv_get(b, o->side, np) == NIL)
 		why = BOOK_REJ_LEVELS_FULL;
 	if (why != BOOK_OK) {
 		emit_reject(b, BOOK_CMD_AMEND, why, id, user);
@@ -1290,7 +1346,8 @@ book_restore(struct book *b, const struct book_place *p, uint64_t lots_left)
 		why = BOOK_REJ_WOULD_TAKE;
 	if (why == BOOK_OK) {
 		u = user_get(b, p->user);
-		li = lv_find(b, p->side, p->price, &pos);
+		li = lv_get(b, p->side, p->price);
+		(void)lv_find(b, p->side, p->price, &pos);
 		if (b->nlive >= c->limits.max_orders)
 			why = BOOK_REJ_BOOK_FULL;
 		else if (u != NULL && u->count >= c->limits.max_orders_per_user)
@@ -1321,7 +1378,7 @@ book_restore(struct book *b, const struct book_place *p, uint64_t lots_left)
 		ix_put(&b->cids, cid_hash(p->user, cid), oi);
 	} else
 		b->cid[oi][0] = '\0';
-	ix_put(&b->ids, p->id, oi);
+	ix_put(&b->ids, (uint32_t)p->id, oi);
 	if (li == NIL)
 		li = lv_insert(b, p->side, p->price, pos);
 	order_rest(b, oi, li);
@@ -1405,7 +1462,7 @@ order_info(const struct book *b, uint32_t oi, struct book_order_info *out)
 bool
 book_order(const struct book *b, uint64_t id, struct book_order_info *out)
 {
-	uint32_t	oi = ix_find(&b->ids, id);
+	uint32_t	oi = id_find(b, id);
 
 	if (oi == NIL)
 		return false;
@@ -1477,7 +1534,7 @@ book_check(const struct book *b)
 				assert(o->level == b->side[s][i]);
 				assert(o->side == s && o->price == l->price);
 				assert(o->left > 0 && o->left <= o->qty);
-				assert(ix_find(&b->ids, o->id) == oi);
+				assert(id_find(b, o->id) == oi);
 				if (o->has_cid)
 					assert(cid_find(b, o->user,
 					    b->cid[oi]) == oi);
