@@ -65,6 +65,22 @@ const struct kdex_cmd kdex_cmds[] = {
 	    "ask kdexd to withdraw to a Keeta address", cmd_withdraw },
 	{ "withdrawals", "withdrawals [ID]", "list your withdrawals",
 	    cmd_withdrawals },
+	{ "wallet setup", "wallet setup [--token SYMBOL]... [--rep URL] [--new]",
+	    "create and register your storage account (deposit address)",
+	    cmd_wallet },
+	{ "wallet permissions", "wallet permissions [--storage ADDRESS] "
+	    "[--rep URL]", "show the storage account's permissions from the "
+	    "chain", cmd_wallet },
+	{ "wallet grant", "wallet grant TOKEN|--all [--rep URL]",
+	    "let the exchange operator move TOKEN for you", cmd_wallet },
+	{ "wallet revoke", "wallet revoke TOKEN|--all [--rep URL]",
+	    "take the exchange operator's right on TOKEN away", cmd_wallet },
+	{ "wallet export-state", "wallet export-state [--out FILE] "
+	    "[--rep URL]", "save the storage account's head and balances",
+	    cmd_wallet },
+	{ "self-withdraw", "self-withdraw TO [--token SYMBOL]... [--revoke] "
+	    "[--rep URL]", "move your funds out without kdexd (owner key)",
+	    cmd_self_withdraw },
 	{ "ui", "ui [PAIR]", "open the full-screen trading client", cmd_ui },
 	{ "keeta", "keeta address|decode|sign-message|verify-message ...",
 	    "inspect Keeta keys, blocks, votes and staples", cmd_keeta },

@@ -103,6 +103,8 @@ int	cmd_deposit(int, char **);
 int	cmd_deposits(int, char **);
 int	cmd_withdraw(int, char **);
 int	cmd_withdrawals(int, char **);
+int	cmd_wallet(int, char **);	/* cmd_wallet.c */
+int	cmd_self_withdraw(int, char **);
 int	cmd_ui(int, char **);		/* screen.c */
 
 #endif
