@@ -40,7 +40,7 @@ static lws_sorted_usec_list_t cron_sul;
 
 static const char usage_text[] =
     "usage: kdexd [-dhV] [--config file] [--data dir] [--listen host:port]\n"
-    "             [--admin-listen host:port] [--keeta-api url]...\n"
+    "             [--admin-listen host:port] [--keeta-api url ...]\n"
     "             [--network name] [--demo]\n";
 
 static void

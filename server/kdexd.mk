@@ -14,8 +14,10 @@ kdexd_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
 
 # Integration tests: node scripts that start the real kdexd (skip with 77
 # when node or tests/conformance/node_modules is missing).
-TESTS += tests/kdexd_api.test tests/kdexd_ws.test tests/kdexd_restart.test
-EXTRA_DIST += tests/kdexd_api.test tests/kdexd_ws.test tests/kdexd_restart.test \
+TESTS += tests/kdexd_help.test tests/kdexd_api.test tests/kdexd_ws.test \
+	tests/kdexd_restart.test
+EXTRA_DIST += tests/kdexd_help.test tests/kdexd_api.test tests/kdexd_ws.test \
+	tests/kdexd_restart.test \
 	tests/kdexd-lib.js tests/kdexd-api.js tests/kdexd-ws.js \
 	tests/kdexd-restart.js
 
@@ -29,3 +31,4 @@ EXTRA_DIST += contrib/kdexd-loadtest.sh
 loadtest-run: kdexd contrib/loadgen
 	$(SHELL) $(top_srcdir)/contrib/kdexd-loadtest.sh $(abs_top_builddir)
 .PHONY: loadtest-run
+dist_man_MANS += man/kdexd.8
