@@ -35,3 +35,11 @@ contrib_bench_devnet_bench_SOURCES = contrib/bench/devnet-bench.c
 contrib_bench_devnet_bench_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CJSON_CFLAGS)
 contrib_bench_devnet_bench_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
+
+# The C client as a tool for the mixed SDK/C test.
+check_PROGRAMS += tests/devnet_ctool
+tests_devnet_ctool_SOURCES = tests/devnet_ctool.c
+tests_devnet_ctool_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+tests_devnet_ctool_LDADD = $(KDEX_LIBS)
+TESTS += tests/devnet_mixed.test
+EXTRA_DIST += tests/devnet_mixed.test tests/conformance/devnet-mixed.js
