@@ -923,6 +923,15 @@ book_create(const struct market *m, uint64_t first_seq, book_sink_fn *sink,
 	ix_init(&b->cids, b->cap);
 	ix_init(&b->lvix, maxl * 2);
 	b->heap = xcalloc(b->cap, sizeof *b->heap);
+
+	/*
+	 * calloc hands back untouched pages; fault them in now, so that the
+	 * matching path never takes a page fault (tens of microseconds on a
+	 * virtual machine).
+	 */
+	memset(b->cid, 0, (size_t)b->cap * sizeof *b->cid);
+	memset(b->u, 0, (size_t)b->cap * sizeof *b->u);
+	memset(b->heap, 0, (size_t)b->cap * sizeof *b->heap);
 	return b;
 }
 
