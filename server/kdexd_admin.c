@@ -37,6 +37,9 @@
 typedef void admin_fn(struct kdexd_req *, struct kdexd_resp *,
     struct kdexd_args *);
 
+static int	adm_cancel(struct kdexd_req *, struct kdexd_resp *,
+		    const struct exchange_cmd *, cJSON *, const char *);
+
 static struct ledger *
 adm_ledger(struct kdexd_req *req)
 {
@@ -721,8 +724,9 @@ adm_user_freeze(struct kdexd_req *req, struct kdexd_resp *resp,
 {
 	static const char *const allowed[] = { "reason", NULL };
 	struct ledger_user	 u;
+	struct exchange_cmd	 cmd;
 	const char		*reason = NULL;
-	cJSON			*o;
+	cJSON			*o, *uj, *cancelled;
 	int			 rv, err = 0;
 
 	if (req->body != NULL) {
@@ -746,20 +750,41 @@ adm_user_freeze(struct kdexd_req *req, struct kdexd_resp *resp,
 		    "cannot be frozen");
 		return;
 	}
+	/*
+	 * A frozen user's resting orders would go on trading: cancel them
+	 * first, in the same turn of the loop, so no order of theirs can
+	 * rest between the cancel and the freeze.
+	 */
+	cancelled = cJSON_CreateArray();
+	if (cancelled == NULL)
+		fatalx("cJSON_CreateArray");
+	if (freeze) {
+		memset(&cmd, 0, sizeof cmd);
+		cmd.type = EXCHANGE_CANCEL_ALL;
+		cmd.user = u.id;
+		if (adm_cancel(req, resp, &cmd, cancelled, NULL) != 0) {
+			cJSON_Delete(cancelled);
+			return;
+		}
+	}
 	rv = ledger_user_set_status(adm_ledger(req), u.id, freeze ?
 	    LEDGER_USER_FROZEN : LEDGER_USER_ACTIVE, reason);
 	if (rv != LEDGER_OK) {
+		cJSON_Delete(cancelled);
 		adm_ledger_error(resp, rv, "user");
 		return;
 	}
-	log_info("admin: user %s %s", u.address, freeze ? "frozen" :
-	    "unfrozen");
+	log_info("admin: user %s %s (%d order(s) cancelled)", u.address,
+	    freeze ? "frozen" : "unfrozen", cJSON_GetArraySize(cancelled));
 	if (ledger_user_get(adm_ledger(req), u.id, &u) != LEDGER_OK) {
+		cJSON_Delete(cancelled);
 		kdexd_resp_error(resp, 500, "internal", "cannot read user");
 		return;
 	}
 	o = adm_object();
-	cJSON_AddItemToObject(o, "user", adm_user_json(adm_ledger(req), &u));
+	uj = adm_user_json(adm_ledger(req), &u);
+	cJSON_AddItemToObject(uj, "cancelled_orders", cancelled);
+	cJSON_AddItemToObject(o, "user", uj);
 	kdexd_resp_json(resp, 200, o);
 }
 
@@ -898,25 +923,65 @@ adm_orders(struct kdexd_req *req, struct kdexd_resp *resp,
 }
 
 /*
- * POST /admin/orders/cancel. The exchange owns the books, so cancels are
- * one exchange batch of their own: the route layer's queue is run first
- * (its commands carry tags only it can answer), then ours.
+ * Run cmd (a cancel) as one exchange batch of its own and add the ids of
+ * the cancelled orders to arr. The route layer's queue is run first: its
+ * commands carry tags only it can answer. Returns 0, or -1 with resp
+ * filled; what names the order in an error (NULL for cancel-all).
  */
+static int
+adm_cancel(struct kdexd_req *req, struct kdexd_resp *resp,
+    const struct exchange_cmd *cmd, cJSON *arr, const char *what)
+{
+	struct exchange			*ex = kdexd_exchange(req->server);
+	struct exchange_out		 out;
+	const struct exchange_event	*ev;
+	char				*cause = NULL, buf[32];
+	size_t				 i, j;
+
+	if (exchange_pending(ex) > 0)
+		route_run_batch(req->server);
+	if (exchange_submit(ex, cmd) != 0) {
+		kdexd_resp_error(resp, 503, "rate_limited", "the engine queue "
+		    "is full");
+		resp->retry_after = 1;
+		return (-1);
+	}
+	if (exchange_run(ex, (uint64_t)kdexd_now_ms(), &out, &cause) != 0) {
+		kdexd_resp_error(resp, 500, "internal", "cancel not committed:"
+		    " %s", cause != NULL ? cause : "?");
+		free(cause);
+		return (-1);
+	}
+	for (i = 0; i < out.nresults; i++) {
+		if (out.results[i].reject != EXCHANGE_OK && what != NULL) {
+			kdexd_resp_error(resp, 409, "conflict", "order '%s' "
+			    "cannot be cancelled (%s)", what,
+			    exchange_reject_code(&out.results[i]));
+			return (-1);
+		}
+		for (j = 0; j < out.results[i].ev_count; j++) {
+			ev = &out.events[out.results[i].ev_first + j];
+			if (ev->ev.type != BOOK_EV_CANCELLED)
+				continue;
+			snprintf(buf, sizeof buf, "%" PRIu64,
+			    ev->ev.cancelled.id);
+			cJSON_AddItemToArray(arr, cJSON_CreateString(buf));
+		}
+	}
+	return (0);
+}
+
+/* POST /admin/orders/cancel {"user"?, "market"?, "id"?}. */
 static void
 adm_orders_cancel(struct kdexd_req *req, struct kdexd_resp *resp,
     struct kdexd_args *a)
 {
 	static const char *const allowed[] = { "user", "market", "id", NULL };
-	struct exchange			*ex = kdexd_exchange(req->server);
 	struct exchange_cmd		 cmd;
-	struct exchange_out		 out;
 	struct ledger_order		 lo;
-	const struct exchange_event	*ev;
-	const char			*user, *pair, *id;
-	char				*cause = NULL, buf[32];
+	const char			*user, *pair = NULL, *id = NULL;
 	cJSON				*o, *arr;
 	int64_t				 uid, mid, oid = 0;
-	size_t				 i, j;
 	int				 err = 0;
 
 	(void)a;
@@ -955,38 +1020,11 @@ adm_orders_cancel(struct kdexd_req *req, struct kdexd_resp *resp,
 		cmd.user = uid;
 		cmd.market = mid;
 	}
-	if (exchange_pending(ex) > 0)
-		route_run_batch(req->server);
-	if (exchange_submit(ex, &cmd) != 0) {
-		kdexd_resp_error(resp, 503, "rate_limited", "the engine queue "
-		    "is full");
-		resp->retry_after = 1;
-		return;
-	}
-	if (exchange_run(ex, (uint64_t)kdexd_now_ms(), &out, &cause) != 0) {
-		kdexd_resp_error(resp, 500, "internal", "cancel not committed:"
-		    " %s", cause != NULL ? cause : "?");
-		free(cause);
-		return;
-	}
 	o = adm_object();
 	arr = adm_array(o, "cancelled");
-	for (i = 0; i < out.nresults; i++) {
-		if (out.results[i].reject != EXCHANGE_OK && id != NULL) {
-			cJSON_Delete(o);
-			kdexd_resp_error(resp, 409, "conflict", "order '%s' "
-			    "cannot be cancelled (%s)", id,
-			    exchange_reject_code(&out.results[i]));
-			return;
-		}
-		for (j = 0; j < out.results[i].ev_count; j++) {
-			ev = &out.events[out.results[i].ev_first + j];
-			if (ev->ev.type != BOOK_EV_CANCELLED)
-				continue;
-			snprintf(buf, sizeof buf, "%" PRIu64,
-			    ev->ev.cancelled.id);
-			cJSON_AddItemToArray(arr, cJSON_CreateString(buf));
-		}
+	if (adm_cancel(req, resp, &cmd, arr, id) != 0) {
+		cJSON_Delete(o);
+		return;
 	}
 	log_info("admin: %d order(s) cancelled", cJSON_GetArraySize(arr));
 	kdexd_resp_json(resp, 200, o);
