@@ -128,7 +128,7 @@ static const struct console_cmd console_cmds[] = {
 	  "show one user",
 	  0, cmd_users_show },
 	{ "users", "freeze", "USER [--reason TEXT]",
-	  "stop a user trading and withdrawing",
+	  "cancel a user's orders; stop them trading and withdrawing",
 	  CONFIRM, cmd_users_freeze },
 	{ "users", "unfreeze", "USER [--reason TEXT]",
 	  "let a frozen user trade and withdraw again",
