@@ -26,6 +26,9 @@
 
 #define NIL	UINT32_MAX
 
+/* For the few helpers on the hot path with one or two callers. */
+#define HOT	static inline __attribute__((always_inline))
+
 struct book_order {
 	uint64_t	 id;
 	uint64_t	 user;
@@ -112,6 +115,8 @@ struct book {
 
 	uint32_t	*heap;
 	uint32_t	 nheap;
+
+	uint32_t	 uhint;		/* user record of the last place */
 };
 
 /* Open-addressing tables. */
@@ -533,7 +538,7 @@ user_get(const struct book *b, uint64_t user)
 }
 
 /* Put order oi at the back of its level and of its user's list. */
-static void
+HOT void
 order_rest(struct book *b, uint32_t oi, uint32_t li)
 {
 	struct book_order	*o = &b->o[oi];
@@ -552,7 +557,11 @@ order_rest(struct book *b, uint32_t oi, uint32_t li)
 	l->count++;
 	l->total += o->left;
 
-	if ((ui = user_find(b, o->user)) == NIL) {
+	/* The place command looked the user up already (checked here). */
+	ui = b->uhint;
+	if (ui == NIL || b->u[ui].user != o->user)
+		ui = user_find(b, o->user);
+	if (ui == NIL) {
 		assert(b->nufree > 0);
 		ui = b->ufree[--b->nufree];
 		u = &b->u[ui];
@@ -613,6 +622,7 @@ order_unrest(struct book *b, uint32_t oi)
 	assert(u->count > 0);
 	if (--u->count == 0) {
 		ix_del(&b->users, (uint32_t)u->user, o->urec);
+		u->user = 0;	/* a stale uhint must not match */
 		b->ufree[b->nufree++] = o->urec;
 	}
 	o->urec = NIL;
@@ -641,7 +651,7 @@ order_cancel(struct book *b, uint32_t oi, enum book_cancel_reason why)
 
 /* Checks after every command. */
 
-static void
+HOT void
 book_assert(const struct book *b)
 {
 	uint32_t	nb = b->nside[BOOK_BUY], na = b->nside[BOOK_SELL];
@@ -832,7 +842,7 @@ crosses(const struct book *b, uint32_t side, uint64_t price)
  * After matching: the taker filled, rests, or is cancelled. Emits the
  * events and frees the slot unless it rests.
  */
-static void
+HOT void
 finish_taker(struct book *b, uint32_t ti, enum stop why, int may_rest)
 {
 	struct book_order	*t = &b->o[ti];
@@ -891,6 +901,7 @@ book_create(const struct market *m, uint64_t first_seq, book_sink_fn *sink,
 	b->sink = sink;
 	b->arg = arg;
 	b->seq = first_seq - 1;
+	b->uhint = NIL;
 
 	/* One slot more than the limit: the taker being matched. */
 	b->cap = maxo + 1;
@@ -985,7 +996,7 @@ cid_valid(const char *cid)
 }
 
 /* Field checks of a place; BOOK_OK or the reason. No state changes. */
-static enum book_reject
+HOT enum book_reject
 place_check(const struct book *b, const struct book_place *p,
     const char *cid, uint64_t now)
 {
@@ -1092,7 +1103,8 @@ book_place(struct book *b, uint64_t now, const struct book_place *p)
 	may_rest = !mkt && p->tif == BOOK_GTC;
 	/* Room to rest is checked up front: a fill cannot be undone. */
 	if (why == BOOK_OK && may_rest) {
-		u = user_get(b, p->user);
+		b->uhint = user_find(b, p->user);
+		u = b->uhint != NIL ? &b->u[b->uhint] : NULL;
 		if (b->nlive >= c->limits.max_orders)
 			why = BOOK_REJ_BOOK_FULL;
 		else if (u != NULL && u->count >= c->limits.max_orders_per_user)
