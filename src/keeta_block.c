@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
 #include "keeta_block.h"
 #include "util.h"
 
@@ -1009,6 +1013,78 @@ method_valid(enum keeta_adjust m)
 	    m == KEETA_ADJUST_SET;
 }
 
+/*
+ * MANAGE_CERTIFICATE ADD: the SDK parses the certificate (X.509 v3, the
+ * same signature algorithm inside and outside the signed part) and wants
+ * its subject key to be the block account. The key is an Ed25519,
+ * secp256k1 or P-256 key; EC points may be compressed or not.
+ */
+static int
+cert_subject_check(const struct keeta_bytes *cert,
+    const struct keeta_pubkey *acct, const char **cause)
+{
+	X509			*x;
+	X509_PUBKEY		*xpk;
+	X509_ALGOR		*pa;
+	const X509_ALGOR	*outer, *inner;
+	ASN1_OBJECT		*alg;
+	const void		*pval;
+	const unsigned char	*p = cert->p, *pk;
+	struct keeta_pubkey	 subj;
+	uint8_t			 key[33];
+	int			 pklen, ptype, type = -1, rc = -1;
+	const char		*why = "manage certificate: not an X.509 "
+				    "certificate";
+
+	if (cert->len > (size_t)INT32_MAX ||
+	    (x = d2i_X509(NULL, &p, (long)cert->len)) == NULL)
+		FAIL(why);
+	if (p != cert->p + cert->len || X509_get_version(x) != 2)
+		goto out;
+	X509_get0_signature(NULL, &outer, x);
+	inner = X509_get0_tbs_sigalg(x);
+	if (outer == NULL || inner == NULL || X509_ALGOR_cmp(outer, inner) != 0)
+		goto out;
+	why = "manage certificate: unsupported subject key";
+	if ((xpk = X509_get_X509_PUBKEY(x)) == NULL ||
+	    X509_PUBKEY_get0_param(&alg, &pk, &pklen, &pa, xpk) != 1)
+		goto out;
+	if (OBJ_obj2nid(alg) == NID_ED25519 && pklen == 32) {
+		type = KEETA_KEY_ED25519;
+		memcpy(key, pk, 32);
+	} else if (OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey) {
+		X509_ALGOR_get0(NULL, &ptype, &pval, pa);
+		if (ptype != V_ASN1_OBJECT)
+			goto out;
+		if (OBJ_obj2nid(pval) == NID_secp256k1)
+			type = KEETA_KEY_SECP256K1;
+		else if (OBJ_obj2nid(pval) == NID_X9_62_prime256v1)
+			type = KEETA_KEY_SECP256R1;
+		else
+			goto out;
+		if (pklen == 33 && (pk[0] == 2 || pk[0] == 3))
+			memcpy(key, pk, 33);
+		else if (pklen == 65 && pk[0] == 4) {
+			key[0] = (uint8_t)(2 | (pk[64] & 1));
+			memcpy(key + 1, pk + 1, 32);
+		} else
+			goto out;
+	} else
+		goto out;
+	if (keeta_pubkey_set(&subj, type, key, type == KEETA_KEY_ED25519 ?
+	    32 : 33, NULL) != 0)
+		goto out;
+	why = "manage certificate: subject does not match the block account";
+	if (!keeta_pubkey_equal(&subj, acct))
+		goto out;
+	rc = 0;
+out:
+	X509_free(x);
+	if (rc != 0 && cause != NULL)
+		*cause = why;
+	return rc;
+}
+
 /* 1 when a <= 10^200 - 1, the SDK's supply limit. */
 static int
 amount_within_supply(const struct keeta_amount *a)
@@ -1243,8 +1319,8 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 			if (c->intermediates < 0)
 				FAIL("manage certificate: ADD needs the "
 				    "intermediates field");
-			if (c->cert.len == 0)
-				FAIL("manage certificate: empty certificate");
+			if (cert_subject_check(&c->cert, acct, cause) != 0)
+				return -1;
 		} else if (c->method == KEETA_ADJUST_SUBTRACT) {
 			if (c->cert.len != KEETA_HASH_LEN)
 				FAIL("manage certificate: SUBTRACT takes a "

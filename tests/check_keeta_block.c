@@ -15,6 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
 #include "keeta_block.h"
 #include "keeta_perm.h"
 #include "keeta_vectors.h"
@@ -821,6 +826,151 @@ END_TEST
 
 /* Builder rules. */
 
+/* A self-signed X.509 v3 certificate whose subject key is the account's
+ * (Ed25519 or secp256k1; the EC point is written uncompressed). */
+static uint8_t *
+make_cert(const struct keeta_account *acct, size_t *len)
+{
+	const struct keeta_pubkey	*pk = keeta_account_pubkey(acct);
+	EVP_PKEY			*k = NULL;
+	EVP_PKEY_CTX			*ctx;
+	OSSL_PARAM_BLD			*bld;
+	OSSL_PARAM			*params;
+	BIGNUM				*d;
+	X509				*x;
+	X509_NAME			*n;
+	uint8_t				 priv[32], *out = NULL, *q;
+	int				 l;
+
+	ck_assert_int_eq(keeta_account_private(acct, priv), 0);
+	if (pk->type == KEETA_KEY_ED25519)
+		k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv,
+		    sizeof priv);
+	else {
+		bld = OSSL_PARAM_BLD_new();
+		d = BN_bin2bn(priv, sizeof priv, NULL);
+		ck_assert(OSSL_PARAM_BLD_push_utf8_string(bld,
+		    OSSL_PKEY_PARAM_GROUP_NAME, "secp256k1", 0));
+		ck_assert(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY,
+		    d));
+		ck_assert(OSSL_PARAM_BLD_push_octet_string(bld,
+		    OSSL_PKEY_PARAM_PUB_KEY, pk->key, pk->len));
+		params = OSSL_PARAM_BLD_to_param(bld);
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		ck_assert_int_eq(EVP_PKEY_fromdata_init(ctx), 1);
+		ck_assert_int_eq(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_KEYPAIR,
+		    params), 1);
+		EVP_PKEY_CTX_free(ctx);
+		OSSL_PARAM_free(params);
+		OSSL_PARAM_BLD_free(bld);
+		BN_free(d);
+	}
+	ck_assert_ptr_nonnull(k);
+	x = X509_new();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"kdex test", -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	ck_assert_int_eq(X509_set_pubkey(x, k), 1);
+	ck_assert_int_gt(X509_sign(x, k, pk->type == KEETA_KEY_ED25519 ? NULL :
+	    EVP_sha256()), 0);
+	l = i2d_X509(x, NULL);
+	ck_assert_int_gt(l, 0);
+	out = q = xmalloc((size_t)l);
+	i2d_X509(x, &q);
+	*len = (size_t)l;
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return out;
+}
+
+START_TEST(test_manage_certificate)
+{
+	struct keeta_account	*alice, *bob, *carol;
+	struct keeta_block	*b, *d;
+	struct keeta_bytes	 inter[2];
+	uint8_t			 prev[KEETA_HASH_LEN], *cert, *cert2, *der;
+	size_t			 len, len2, n;
+	const char		*cause = NULL;
+	cJSON			*j;
+	const cJSON		*op;
+
+	load_accounts();
+	alice = accts[0];
+	bob = accts[1];
+	carol = accts[2];
+	memset(prev, 9, sizeof prev);
+	cert = make_cert(alice, &len);
+	cert2 = make_cert(carol, &len2);
+
+	/* ADD with no intermediates (NULL) on alice's chain. */
+	b = keeta_block_new(1, 0x54455354, keeta_account_pubkey(alice), prev,
+	    1735787045000);
+	ck_assert_int_eq(keeta_block_add_manage_certificate(b, KEETA_ADJUST_ADD,
+	    cert, len, NULL, 0, &cause), 0);
+	ck_assert_msg(keeta_block_sign(b, &alice, 1, &cause) == 0, "%s", cause);
+	der = keeta_block_encode(b, 1, &n, &cause);
+	ck_assert_int_eq(keeta_block_decode(der, n, 0, &d, &cause), 0);
+	ck_assert_int_eq(d->ops[0].u.certificate.intermediates, 0);
+	ck_assert_uint_eq(d->ops[0].u.certificate.cert.len, len);
+	j = keeta_op_to_json(&d->ops[0]);
+	ck_assert(strncmp(cJSON_GetObjectItemCaseSensitive(j,
+	    "certificateOrHash")->valuestring, "-----BEGIN CERTIFICATE-----\n",
+	    28) == 0);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j,
+	    "intermediateCertificates")));
+	cJSON_Delete(j);
+	keeta_block_free(d);
+	free(der);
+	keeta_block_free(b);
+
+	/* secp256k1 subject (uncompressed point in the certificate), with
+	 * intermediates. */
+	b = keeta_block_new(1, 0x54455354, keeta_account_pubkey(carol), prev,
+	    1735787045000);
+	inter[0].p = cert;
+	inter[0].len = len;
+	inter[1].p = cert;
+	inter[1].len = 10;
+	ck_assert_msg(keeta_block_add_manage_certificate(b, KEETA_ADJUST_ADD,
+	    cert2, len2, inter, 2, &cause) == 0, "%s", cause);
+	ck_assert_msg(keeta_block_sign(b, &carol, 1, &cause) == 0, "%s", cause);
+	der = keeta_block_encode(b, 1, &n, &cause);
+	ck_assert_int_eq(keeta_block_decode(der, n, 0, &d, &cause), 0);
+	ck_assert_uint_eq(d->ops[0].u.certificate.nintermediates, 2);
+	ck_assert_uint_eq(d->ops[0].u.certificate.intermediate[1].len, 10);
+	j = keeta_block_to_json(d, 0, NULL);
+	op = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j,
+	    "operations"), 0);
+	ck_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(op,
+	    "intermediateCertificates")));
+	cJSON_Delete(j);
+	keeta_block_free(d);
+	free(der);
+	keeta_block_free(b);
+
+	/* The subject must be the block account; garbage is no certificate. */
+	b = keeta_block_new(1, 0x54455354, keeta_account_pubkey(bob), prev,
+	    1735787045000);
+	keeta_block_add_manage_certificate(b, KEETA_ADJUST_ADD, cert, len,
+	    NULL, 0, NULL);
+	ck_assert_int_eq(keeta_block_sign(b, &bob, 1, &cause), -1);
+	ck_assert_str_eq(cause, "manage certificate: subject does not match "
+	    "the block account");
+	b->ops[0].u.certificate.cert.len = len - 1;
+	ck_assert_int_eq(keeta_block_validate(b, &cause), -1);
+	ck_assert_str_eq(cause, "manage certificate: not an X.509 certificate");
+	keeta_block_free(b);
+	free(cert);
+	free(cert2);
+	free_accounts();
+}
+END_TEST
+
 START_TEST(test_builder_rules)
 {
 	struct keeta_account	*alice, *bob;
@@ -998,13 +1148,14 @@ START_TEST(test_builder_rules)
 
 	/* A certificate managed twice (by hash or by DER) is refused. */
 	{
-		uint8_t	cert[40], h[KEETA_HASH_LEN];
+		uint8_t	*cert, h[KEETA_HASH_LEN];
+		size_t	 certlen;
 
-		memset(cert, 0x5a, sizeof cert);
-		keeta_sha3_256(cert, sizeof cert, h);
+		cert = make_cert(alice, &certlen);
+		keeta_sha3_256(cert, certlen, h);
 		b = keeta_block_new(1, 0x54455354, &a, prev, 1735787045000);
 		ck_assert_int_eq(keeta_block_add_manage_certificate(b,
-		    KEETA_ADJUST_ADD, cert, sizeof cert, NULL, 0, NULL), 0);
+		    KEETA_ADJUST_ADD, cert, certlen, NULL, 0, NULL), 0);
 		ck_assert_int_eq(keeta_block_validate(b, &cause), 0);
 		ck_assert_int_eq(keeta_block_add_manage_certificate(b,
 		    KEETA_ADJUST_SUBTRACT, h, sizeof h, NULL, 0, NULL), 1);
@@ -1012,9 +1163,9 @@ START_TEST(test_builder_rules)
 		ck_assert_str_eq(cause,
 		    "manage certificate: duplicate certificate");
 		ck_assert_int_eq(keeta_block_add_manage_certificate(b,
-		    KEETA_ADJUST_SUBTRACT, cert, sizeof cert, NULL, 0, NULL),
-		    -1);
+		    KEETA_ADJUST_SUBTRACT, cert, certlen, NULL, 0, NULL), -1);
 		keeta_block_free(b);
+		free(cert);
 	}
 
 	/* V2 FEE blocks take only SEND. */
@@ -1112,6 +1263,7 @@ block_suite(void)
 	tcase_add_test(tc, test_truncated_and_flipped);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_builder_rules);
+	tcase_add_test(tc, test_manage_certificate);
 	suite_add_tcase(s, tc);
 	return s;
 }
