@@ -79,7 +79,7 @@ struct ix_slot {
 struct ix {
 	struct ix_slot	*s;
 	uint32_t	 mask;
-	unsigned int	 bits;
+	unsigned int	 shift;		/* 32 - log2(size) */
 };
 
 struct book {
@@ -136,7 +136,7 @@ ix_init(struct ix *t, uint32_t entries)
 	for (i = 0; i < size; i++)
 		t->s[i].val = NIL;
 	t->mask = size - 1;
-	t->bits = bits;
+	t->shift = 32 - bits;
 }
 
 /*
@@ -146,7 +146,7 @@ ix_init(struct ix *t, uint32_t entries)
 static inline uint32_t
 ix_home(const struct ix *t, uint32_t key)
 {
-	return (key * 0x9e3779b1u) >> (32 - t->bits);
+	return (key * 0x9e3779b1u) >> t->shift;
 }
 
 static inline void
@@ -278,7 +278,7 @@ emit(struct book *b, struct book_event *ev)
 	b->sink(b->arg, ev);
 }
 
-static void
+HOT void
 emit_level(struct book *b, const struct book_lvl *l, enum book_side side,
     uint64_t price)
 {
@@ -307,7 +307,7 @@ emit_reject(struct book *b, enum book_cmd cmd, enum book_reject why,
 	emit(b, &ev);
 }
 
-static void
+HOT void
 emit_cancelled(struct book *b, const struct book_order *o,
     enum book_cancel_reason why)
 {
@@ -515,7 +515,7 @@ order_alloc(struct book *b)
 }
 
 /* Take a non-resting order out of every index and free its slot. */
-static void
+HOT void
 order_release(struct book *b, uint32_t oi)
 {
 	struct book_order	*o = &b->o[oi];
@@ -581,16 +581,19 @@ order_rest(struct book *b, uint32_t oi, uint32_t li)
 	u->tail = oi;
 	u->count++;
 	b->nlive++;
-	o->stamp = ++b->stamp;
-	if (o->expire_at != 0 && o->heap == NIL)
-		heap_push(b, oi);
+	if (o->expire_at != 0) {
+		/* Time priority breaks expiry ties; only GTD orders need it. */
+		o->stamp = ++b->stamp;
+		if (o->heap == NIL)
+			heap_push(b, oi);
+	}
 }
 
 /*
  * Take a resting order off its level and user list (it stays indexed).
  * Returns its level record, NIL if the level went away with it.
  */
-static uint32_t
+HOT uint32_t
 order_unrest(struct book *b, uint32_t oi)
 {
 	struct book_order	*o = &b->o[oi];
@@ -1138,8 +1141,7 @@ book_place(struct book *b, uint64_t now, const struct book_place *p)
 	if (t->has_cid) {
 		strcpy(b->cid[ti], cid);
 		ix_put(&b->cids, cid_hash(p->user, cid), ti);
-	} else
-		b->cid[ti][0] = '\0';
+	}	/* else b->cid[ti] is stale and never read: see has_cid */
 	ix_put(&b->ids, (uint32_t)p->id, ti);
 
 	if (p->tif == BOOK_FOK && !fok_fillable(b, t, limit)) {
@@ -1161,7 +1163,7 @@ book_place(struct book *b, uint64_t now, const struct book_place *p)
 	ev.accepted.qty = p->qty;
 	ev.accepted.max_quote = p->max_quote;
 	ev.accepted.expire_at = p->expire_at;
-	ev.accepted.client_id = b->cid[ti];
+	ev.accepted.client_id = t->has_cid ? b->cid[ti] : "";
 	emit(b, &ev);
 
 	budget = p->max_quote;
@@ -1397,8 +1399,7 @@ book_restore(struct book *b, const struct book_place *p, uint64_t lots_left)
 	if (o->has_cid) {
 		strcpy(b->cid[oi], cid);
 		ix_put(&b->cids, cid_hash(p->user, cid), oi);
-	} else
-		b->cid[oi][0] = '\0';
+	}
 	ix_put(&b->ids, (uint32_t)p->id, oi);
 	if (li == NIL)
 		li = lv_insert(b, p->side, p->price, pos);
@@ -1477,7 +1478,10 @@ order_info(const struct book *b, uint32_t oi, struct book_order_info *out)
 	out->qty = o->qty;
 	out->left = o->left;
 	out->expire_at = o->expire_at;
-	memcpy(out->client_id, b->cid[oi], sizeof out->client_id);
+	if (o->has_cid)
+		memcpy(out->client_id, b->cid[oi], sizeof out->client_id);
+	else
+		out->client_id[0] = '\0';
 }
 
 bool

@@ -136,8 +136,8 @@ run_free(struct run *r)
 static inline void
 one(struct run *r, const struct cmd *c, uint32_t i)
 {
-	struct book_place	p;
-	uint32_t		id;
+	struct book_place	*p;
+	uint32_t		 id;
 
 	if (c->kind == C_CANCEL) {
 		if (r->nlive == 0) {
@@ -152,13 +152,14 @@ one(struct run *r, const struct cmd *c, uint32_t i)
 		r->cancels_done++;
 		return;
 	}
-	p = r->tmpl;	/* plain GTC limit; the rest filled in */
-	p.id = (uint64_t)i + 1;
-	p.user = (uint64_t)i + 1;	/* no self-trades, like the model */
-	p.side = c->buy ? BOOK_BUY : BOOK_SELL;
-	p.price = c->price;
-	p.qty = c->qty;
-	if (book_place(r->book, i, &p) != BOOK_OK)
+	/* A plain GTC limit order; only these fields change. */
+	p = &r->tmpl;
+	p->id = (uint64_t)i + 1;
+	p->user = (uint64_t)i + 1;	/* no self-trades, like the model */
+	p->side = c->buy ? BOOK_BUY : BOOK_SELL;
+	p->price = c->price;
+	p->qty = c->qty;
+	if (book_place(r->book, i, p) != BOOK_OK)
 		fatalx("place %u refused", i);
 }
 
