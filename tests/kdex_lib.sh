@@ -52,11 +52,12 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Wait until URL answers (up to ~20 s).
+# Wait until URL answers (up to ~20 s) while process $2 (if given) lives.
 wait_http() {
 	i=0
 	while [ $i -lt 100 ]; do
 		curl -fsS "$1" >/dev/null 2>&1 && return 0
+		[ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null && return 1
 		sleep 0.2
 		i=$((i + 1))
 	done
@@ -76,7 +77,7 @@ start_kdexd() {
 	KDEXD_PID=$!
 	KDEX_PIDS="$KDEX_PIDS $KDEXD_PID"
 	export KDEX_URL="http://127.0.0.1:$KDEXD_PORT"
-	if ! wait_http "$KDEX_URL/health"; then
+	if ! wait_http "$KDEX_URL/health" "$KDEXD_PID"; then
 		cat "$T/kdexd.log" >&2
 		echo "SKIP: kdexd did not come up"
 		exit 77

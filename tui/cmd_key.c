@@ -97,17 +97,42 @@ key_print(const struct keyfile *kf, const char *path)
 	cJSON_Delete(o);
 }
 
+/* The passphrase hashing cost (--kdf); NULL on an unknown name. */
+static const struct keyfile_kdf *
+key_kdf(const char *name, struct keyfile_kdf *buf)
+{
+	if (name == NULL || strcmp(name, "interactive") == 0)
+		return NULL;	/* keyfile's default */
+	if (strcmp(name, "min") == 0)
+		return &keyfile_kdf_min;
+	if (strcmp(name, "moderate") == 0) {
+		buf->opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
+		buf->memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
+		return buf;
+	}
+	if (strcmp(name, "sensitive") == 0) {
+		buf->opslimit = crypto_pwhash_OPSLIMIT_SENSITIVE;
+		buf->memlimit = crypto_pwhash_MEMLIMIT_SENSITIVE;
+		return buf;
+	}
+	return NULL;
+}
+
+static const char	*key_kdf_name;
+
 /* Seal kf into path under a new passphrase. */
 static int
 key_save(const struct keyfile *kf, const char *path, int force)
 {
-	char	*pass, *cause = NULL;
-	int	 rc;
+	struct keyfile_kdf	 kbuf;
+	char			*pass, *cause = NULL;
+	int			 rc;
 
 	if ((pass = kdex_passphrase("New passphrase for the key file: ",
 	    1)) == NULL)
 		return KDEX_EXIT_AUTH;
-	rc = keyfile_write(path, kf, pass, strlen(pass), NULL, force, &cause);
+	rc = keyfile_write(path, kf, pass, strlen(pass),
+	    key_kdf(key_kdf_name, &kbuf), force, &cause);
 	keyfile_pass_free(pass);
 	if (rc != 0) {
 		kdex_err(KDEX_EXIT_FAIL, "cannot save key: %s", cause);
@@ -352,7 +377,7 @@ int
 cmd_key(int argc, char **argv)
 {
 	static const char *const spec[] = { "type=", "index=", "force",
-	    "seed=", "private=", "passphrase-words", NULL };
+	    "seed=", "private=", "passphrase-words", "kdf=", NULL };
 	static const char *const spec_export[] = { "private", NULL };
 	static const char *const spec_none[] = { NULL };
 	struct kdex_args	 a;
@@ -377,6 +402,15 @@ cmd_key(int argc, char **argv)
 	}
 	if (strcmp(sub, "list") == 0)
 		return key_list(&a);
+	key_kdf_name = kdex_args_get(&a, "kdf");
+	if (key_kdf_name != NULL && strcmp(key_kdf_name, "min") != 0 &&
+	    strcmp(key_kdf_name, "interactive") != 0 &&
+	    strcmp(key_kdf_name, "moderate") != 0 &&
+	    strcmp(key_kdf_name, "sensitive") != 0) {
+		kdex_err(0, "unknown --kdf '%s' (min, interactive, moderate, "
+		    "sensitive)", key_kdf_name);
+		return kdex_usage();
+	}
 	if ((path = key_path()) == NULL)
 		return KDEX_EXIT_USAGE;
 	if (strcmp(sub, "new") == 0)

@@ -781,6 +781,114 @@ w_export_state(struct kdex_args *args)
 	return rc;
 }
 
+/* Balances on chain of S (default) or ADDRESS. */
+static int
+w_balances(struct kdex_args *args)
+{
+	struct w_ctx			 w;
+	struct keeta_client_error	 e;
+	struct keeta_balance		*b = NULL;
+	struct keeta_pubkey		 acct;
+	const struct w_token		*t;
+	char				 addr[KEETA_ADDRESS_MAX], *amt;
+	const char			*why;
+	size_t				 n = 0, i;
+	int				 rc;
+
+	if (args->npos > 1)
+		return kdex_usage();
+	if ((rc = w_open(&w, 0, kdex_args_get(args, "rep"))) != 0)
+		return rc;
+	if (args->npos == 1) {
+		if (keeta_address_decode(args->pos[0], &acct, &why) != 0) {
+			w_close(&w);
+			return kdex_err(KDEX_EXIT_USAGE, "invalid address "
+			    "'%s': %s", args->pos[0], why);
+		}
+	} else if (w_need_storage(&w, kdex_args_get(args, "storage"),
+	    &acct) != 0) {
+		w_close(&w);
+		return KDEX_EXIT_USAGE;
+	}
+	if (keeta_client_balances(w.kc, &acct, &b, &n, &e) != 0) {
+		rc = w_chain_err("cannot read the balances", &e);
+		w_close(&w);
+		return rc;
+	}
+	if (kdex_g.json)
+		printf("{\"balances\":[");
+	for (i = 0; i < n; i++) {
+		keeta_address_encode(&b[i].token, addr);
+		t = w_token_pk(&w, &b[i].token);
+		amt = w_amount_text(&w, &b[i].token, &b[i].balance);
+		if (kdex_g.json)
+			printf("%s{\"token\":\"%s\",\"symbol\":\"%s\","
+			    "\"amount\":\"%s\"}", i > 0 ? "," : "", addr,
+			    t != NULL ? t->symbol : "", amt);
+		else
+			printf("%s\t%s\t%s\n", t != NULL ? t->symbol : "-",
+			    amt, addr);
+		free(amt);
+	}
+	if (kdex_g.json)
+		printf("]}\n");
+	free(b);
+	w_close(&w);
+	return KDEX_EXIT_OK;
+}
+
+/* A plain send from the profile's own account (funding the storage
+ * account is a deposit: send to the address of kdex deposit address). */
+static int
+w_send(struct kdex_args *args)
+{
+	struct w_ctx			 w;
+	struct keeta_client_error	 e;
+	struct keeta_amount		 amt;
+	struct keeta_pubkey		 to;
+	struct keeta_tx			*tx;
+	const struct w_token		*t;
+	const char			*why;
+	enum money_status		 ms;
+	u128				 v;
+	int				 rc;
+
+	if (args->npos != 3)
+		return kdex_usage();
+	if (keeta_address_decode(args->pos[0], &to, &why) != 0)
+		return kdex_err(KDEX_EXIT_USAGE, "invalid destination '%s': "
+		    "%s", args->pos[0], why);
+	if ((rc = w_open(&w, 0, kdex_args_get(args, "rep"))) != 0)
+		return rc;
+	if ((t = w_token(&w, args->pos[1])) == NULL) {
+		w_close(&w);
+		return kdex_err(KDEX_EXIT_USAGE, "unknown token '%s'",
+		    args->pos[1]);
+	}
+	if ((ms = money_parse(&v, args->pos[2], t->decimals)) != MONEY_OK ||
+	    v == 0) {
+		w_close(&w);
+		return kdex_err(KDEX_EXIT_USAGE, "invalid amount '%s': %s",
+		    args->pos[2], ms != MONEY_OK ? money_strerror(ms) :
+		    "zero");
+	}
+	keeta_amount_from_u128(&amt, v);
+	if ((rc = w_key(&w)) != 0) {
+		w_close(&w);
+		return rc;
+	}
+	tx = keeta_tx_new(w.kc, w.owner, NULL, 0);
+	if (keeta_tx_send(tx, NULL, &to, &t->pk, &amt, NULL) != 0 ||
+	    keeta_tx_publish(tx, &e) != 0)
+		rc = w_chain_err("send failed", &e);
+	else
+		printf("sent %s %s to %s\n", args->pos[2], t->symbol,
+		    args->pos[0]);
+	keeta_tx_free(tx);
+	w_close(&w);
+	return rc;
+}
+
 int
 cmd_wallet(int argc, char **argv)
 {
@@ -802,6 +910,10 @@ cmd_wallet(int argc, char **argv)
 		return w_grant(&args, 1);
 	if (strcmp(sub, "revoke") == 0)
 		return w_grant(&args, 0);
+	if (strcmp(sub, "balances") == 0)
+		return w_balances(&args);
+	if (strcmp(sub, "send") == 0)
+		return w_send(&args);
 	return args.npos != 0 ? kdex_usage() : w_export_state(&args);
 }
 

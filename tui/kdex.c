@@ -22,9 +22,9 @@
  */
 const struct kdex_cmd kdex_cmds[] = {
 	{ "key new", "key new [--type ed25519|secp256k1|p256] [--index N] "
-	    "[--force]", "create a key in the profile's key file", cmd_key },
+	    "[--kdf COST] [--force]", "create a key in the profile's key file", cmd_key },
 	{ "key import", "key import --seed HEX|--passphrase-words|--private HEX "
-	    "[--type T] [--index N] [--force]",
+	    "[--type T] [--index N] [--kdf COST] [--force]",
 	    "import a seed, a seed passphrase or a private key", cmd_key },
 	{ "key export", "key export [--private]",
 	    "print the profile's seed (or private key) after the passphrase",
@@ -78,6 +78,11 @@ const struct kdex_cmd kdex_cmds[] = {
 	{ "wallet export-state", "wallet export-state [--out FILE] "
 	    "[--rep URL]", "save the storage account's head and balances",
 	    cmd_wallet },
+	{ "wallet balances", "wallet balances [ADDRESS] [--rep URL]",
+	    "balances on chain of the storage account (or ADDRESS)",
+	    cmd_wallet },
+	{ "wallet send", "wallet send TO TOKEN AMOUNT [--rep URL]",
+	    "send from your own Keeta account (e.g. a deposit)", cmd_wallet },
 	{ "self-withdraw", "self-withdraw TO [--token SYMBOL]... [--revoke] "
 	    "[--rep URL]", "move your funds out without kdexd (owner key)",
 	    cmd_self_withdraw },
