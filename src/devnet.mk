@@ -14,9 +14,10 @@ kdex_devnet_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
 
 # Integration tests: real kdex-devnet processes on loopback, driven by the
 # official SDK (tests/conformance) and by the C client.
-TESTS += tests/devnet_sdk.test
+TESTS += tests/devnet_sdk.test tests/devnet_restart.test
 EXTRA_DIST += tests/devnet_sdk.test tests/conformance/devnet-lib.js \
-	tests/conformance/devnet-sdk-flow.js
+	tests/conformance/devnet-sdk-flow.js tests/devnet_restart.test \
+	tests/conformance/devnet-restart.js
 
 # The C client against an embedded devnet (Check). VALGRIND_TESTS is reset
 # after the fragments in Makefile.am, so the list is kept here until that
