@@ -146,6 +146,19 @@ function newKeyed(algo) {
 	const acct = Account.fromSeed(seed.toString('hex'), index, algo);
 	return ({ acct, key: { seed: hex(seed), index, algo }, pkt: hex(acct.publicKeyAndType) });
 }
+/*
+ * Blocks draw their keyed accounts from a pool made once per run (random
+ * seeds, indices and algorithms): deriving fresh keys in JavaScript for
+ * every block would dominate the run time.
+ */
+const pool = [];
+function distinct(n) {
+	const idx = new Set();
+	while (idx.size < n) {
+		idx.add(rint(pool.length));
+	}
+	return ([...idx].map((i) => pool[i]));
+}
 function wrap(acct) {
 	return ({ acct, pkt: hex(acct.publicKeyAndType) });
 }
@@ -226,15 +239,17 @@ function randomBlock() {
 	if (chance(0.5)) {
 		date += 1 + rint(999);
 	}
-	const creator = newKeyed();
+	/* Five distinct keyed accounts from the run's pool. */
+	const picked = distinct(5);
+	const creator = picked[0];
 	const tokens = [wrap(Account.generateBaseAddresses(network).baseToken),
 		wrap(creator.acct.generateIdentifier(ALG.TOKEN, hex(rbytes(32)), rint(4)))];
-	const others = [newKeyed(), newKeyed(), newKeyed()];
+	const others = [picked[1], picked[2], picked[3]];
 	const storageOther = wrap(creator.acct.generateIdentifier(ALG.STORAGE, hex(rbytes(32)), rint(4)));
 
 	let account, signerIn = undefined, signerDesc = null, keys;
 	if (kind === 'keyed' || kind === 'fee') {
-		account = newKeyed();
+		account = picked[4];
 		keys = [account];
 	} else if (kind === 'token' || kind === 'storage') {
 		account = wrap(creator.acct.generateIdentifier(kind === 'token' ? ALG.TOKEN : ALG.STORAGE,
@@ -243,7 +258,7 @@ function randomBlock() {
 		signerDesc = creator.pkt;
 		keys = [creator];
 	} else {
-		account = chance(0.5) ? storageOther : newKeyed();
+		account = chance(0.5) ? storageOther : picked[4];
 		const members = [creator, others[0]];
 		if (chance(0.4)) {
 			members.push(others[1]);
@@ -316,7 +331,7 @@ function randomBlock() {
 			break;
 		}
 		case OP.MODIFY_PERMISSIONS: {
-			const principal = newKeyed();
+			const principal = pick(pool);
 			if (usedPrincipals.has(principal.pkt)) {
 				i--;
 				continue;
@@ -486,6 +501,9 @@ function blockCase() {
 
 async function main() {
 	const t0 = Date.now();
+	for (let i = 0; i < 48; i++) {
+		pool.push(newKeyed());
+	}
 	const BATCH = 25;
 	for (let i = 0; i < CASES; i += BATCH) {
 		const tasks = [];
