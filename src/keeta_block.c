@@ -1085,31 +1085,32 @@ out:
 	return rc;
 }
 
-/* 1 when a <= 10^200 - 1, the SDK's supply limit. */
+/*
+ * 1 when a <= 10^200 - 1, the SDK's supply limit. The limit is computed
+ * on the stack each time (TOKEN_ADMIN_SUPPLY is rare) so that no shared
+ * state needs locking.
+ */
 static int
 amount_within_supply(const struct keeta_amount *a)
 {
-	static struct keeta_amount	limit;	/* 10^200 */
-	unsigned int			carry, v;
-	size_t				i;
-	int				k;
+	struct keeta_amount	limit;	/* 10^200 */
+	uint8_t			w[KEETA_AMOUNT_MAX];
+	unsigned int		carry, v;
+	size_t			i;
+	int			k;
 
-	if (limit.len == 0) {
-		uint8_t	w[KEETA_AMOUNT_MAX];
-
-		memset(w, 0, sizeof w);
-		w[KEETA_AMOUNT_MAX - 1] = 1;
-		for (k = 0; k < 200; k++) {
-			carry = 0;
-			for (i = KEETA_AMOUNT_MAX; i-- > 0;) {
-				v = (unsigned int)w[i] * 10 + carry;
-				w[i] = (uint8_t)v;
-				carry = v >> 8;
-			}
+	memset(w, 0, sizeof w);
+	w[KEETA_AMOUNT_MAX - 1] = 1;
+	for (k = 0; k < 200; k++) {
+		carry = 0;
+		for (i = KEETA_AMOUNT_MAX; i-- > 0;) {
+			v = (unsigned int)w[i] * 10 + carry;
+			w[i] = (uint8_t)v;
+			carry = v >> 8;
 		}
-		if (keeta_amount_set(&limit, w, sizeof w) != 0)
-			fatalx("keeta_block: supply limit does not fit");
 	}
+	if (keeta_amount_set(&limit, w, sizeof w) != 0)
+		fatalx("keeta_block: supply limit does not fit");
 	return keeta_amount_cmp(a, &limit) < 0;
 }
 
