@@ -659,13 +659,13 @@ book_assert(const struct book *b)
 {
 	uint32_t	nb = b->nside[BOOK_BUY], na = b->nside[BOOK_SELL];
 
+	/* Level counts are bounded where levels are made (lv_insert). */
 	if (nb > 0 && na > 0)
 		assert(b->lv[b->side[BOOK_BUY][nb - 1]].price <
 		    b->lv[b->side[BOOK_SELL][na - 1]].price);
-	assert(nb <= b->m.cfg.limits.max_levels);
-	assert(na <= b->m.cfg.limits.max_levels);
-	assert(b->nlive <= b->m.cfg.limits.max_orders);
+	/* Every slot is resting or free: no order is lost or leaked. */
 	assert(b->nofree + b->nlive == b->cap);
+	assert(b->nlive <= b->m.cfg.limits.max_orders);
 #ifdef KDEX_DEBUG
 	book_check(b);
 #endif
@@ -829,7 +829,7 @@ fok_fillable(const struct book *b, const struct book_order *t, uint64_t limit)
 }
 
 /* Would a limit order at price on side take liquidity? */
-static int
+HOT int
 crosses(const struct book *b, uint32_t side, uint64_t price)
 {
 	uint32_t	os = side ^ 1u, n = b->nside[os];
@@ -1014,14 +1014,18 @@ place_check(const struct book *b, const struct book_place *p,
 	    (unsigned int)p->tif > BOOK_FOK ||
 	    (unsigned int)p->stp > BOOK_STP_CANCEL_BOTH)
 		return BOOK_REJ_BAD_ORDER;
-	if (mkt && (p->post_only || p->tif == BOOK_GTC || p->expire_at != 0))
-		return BOOK_REJ_BAD_ORDER;
-	if (!mkt && (p->slippage_bps != 0 || p->max_quote != 0))
-		return BOOK_REJ_BAD_ORDER;
-	if (!mkt && p->tif != BOOK_GTC && (p->post_only || p->expire_at != 0))
-		return BOOK_REJ_BAD_ORDER;
-	if (p->max_quote != 0 && (p->side != BOOK_BUY || p->tif == BOOK_FOK))
-		return BOOK_REJ_BAD_ORDER;
+	if (mkt) {
+		if (p->post_only || p->tif == BOOK_GTC || p->expire_at != 0)
+			return BOOK_REJ_BAD_ORDER;
+		if (p->max_quote != 0 && (p->side != BOOK_BUY ||
+		    p->tif == BOOK_FOK))
+			return BOOK_REJ_BAD_ORDER;
+	} else {
+		if (p->slippage_bps != 0 || p->max_quote != 0)
+			return BOOK_REJ_BAD_ORDER;
+		if (p->tif != BOOK_GTC && (p->post_only || p->expire_at != 0))
+			return BOOK_REJ_BAD_ORDER;
+	}
 	if (*cid != '\0' && !cid_valid(cid))
 		return BOOK_REJ_BAD_CLIENT_ID;
 	if (p->price > c->max_price_ticks || (!mkt && p->price == 0))
@@ -1167,7 +1171,11 @@ book_place(struct book *b, uint64_t now, const struct book_place *p)
 	emit(b, &ev);
 
 	budget = p->max_quote;
-	stop = match(b, ti, limit, p->max_quote != 0 ? &budget : NULL);
+	/* Most orders do not cross: skip the matching loop for them. */
+	if (crosses(b, p->side, limit))
+		stop = match(b, ti, limit, p->max_quote != 0 ? &budget : NULL);
+	else
+		stop = STOP_PRICE;
 	finish_taker(b, ti, stop, may_rest);
 	book_assert(b);
 	return BOOK_OK;

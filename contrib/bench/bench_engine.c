@@ -84,8 +84,12 @@ sink(void *arg, const struct book_event *ev)
 	uint64_t	 v[4];
 	int		 i;
 
-	switch (ev->type) {
-	case BOOK_EV_TRADE:
+	/* Only two kinds matter here; test for them first. */
+	if (ev->type == BOOK_EV_RESTED) {
+		r->pos[ev->rested.id - 1] = r->nlive;
+		r->live[r->nlive++] = (uint32_t)(ev->rested.id - 1);
+		r->rested++;
+	} else if (ev->type == BOOK_EV_TRADE) {
 		v[0] = ev->trade.taker_id - 1;
 		v[1] = ev->trade.maker_id - 1;
 		v[2] = ev->trade.price;
@@ -98,14 +102,6 @@ sink(void *arg, const struct book_event *ev)
 		r->fill_qty += ev->trade.qty;
 		if (ev->trade.maker_left == 0)
 			live_remove(r, (uint32_t)(ev->trade.maker_id - 1));
-		break;
-	case BOOK_EV_RESTED:
-		r->pos[ev->rested.id - 1] = r->nlive;
-		r->live[r->nlive++] = (uint32_t)(ev->rested.id - 1);
-		r->rested++;
-		break;
-	default:
-		break;
 	}
 }
 
