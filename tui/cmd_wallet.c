@@ -926,7 +926,7 @@ int
 cmd_self_withdraw(int argc, char **argv)
 {
 	static const char *const spec[] = { "token=", "rep=", "storage=",
-	    "revoke", NULL };
+	    "revoke", "offline", "state=", "out=", NULL };
 	struct kdex_args		 args;
 	struct w_ctx			 w;
 	struct keeta_client_error	 e;
@@ -942,11 +942,14 @@ cmd_self_withdraw(int argc, char **argv)
 		return r > 0 ? KDEX_EXIT_OK : KDEX_EXIT_USAGE;
 	if (args.npos != 1)
 		return kdex_usage();
+	if (sodium_init() < 0)
+		fatalx("libsodium initialisation failed");
+	/* Offline: no kdexd, no representative, only the exported state. */
+	if (kdex_args_has(&args, "offline"))
+		return offline_self_withdraw(&args, args.pos[0]);
 	if (keeta_address_decode(args.pos[0], &to, &why) != 0)
 		return kdex_err(KDEX_EXIT_USAGE, "invalid destination '%s': "
 		    "%s", args.pos[0], why);
-	if (sodium_init() < 0)
-		fatalx("libsodium initialisation failed");
 	if ((rc = w_open(&w, 0, kdex_args_get(&args, "rep"))) != 0)
 		return rc;
 	if (w_need_storage(&w, kdex_args_get(&args, "storage"), &s) != 0) {

@@ -84,8 +84,12 @@ const struct kdex_cmd kdex_cmds[] = {
 	{ "wallet send", "wallet send TO TOKEN AMOUNT [--rep URL]",
 	    "send from your own Keeta account (e.g. a deposit)", cmd_wallet },
 	{ "self-withdraw", "self-withdraw TO [--token SYMBOL]... [--revoke] "
-	    "[--rep URL]", "move your funds out without kdexd (owner key)",
+	    "[--rep URL] [--offline --state FILE --out FILE]",
+	    "move your funds out without kdexd (owner key)",
 	    cmd_self_withdraw },
+	{ "publish", "publish FILE [--rep URL]",
+	    "publish a transaction signed by self-withdraw --offline",
+	    cmd_publish },
 	{ "ui", "ui [PAIR]", "open the full-screen trading client", cmd_ui },
 	{ "keeta", "keeta address|decode|sign-message|verify-message ...",
 	    "inspect Keeta keys, blocks, votes and staples", cmd_keeta },

@@ -105,6 +105,9 @@ int	cmd_withdraw(int, char **);
 int	cmd_withdrawals(int, char **);
 int	cmd_wallet(int, char **);	/* cmd_wallet.c */
 int	cmd_self_withdraw(int, char **);
+int	cmd_publish(int, char **);	/* cmd_offline.c */
+/* self-withdraw --offline (cmd_offline.c): args as parsed, TO. */
+int	offline_self_withdraw(const struct kdex_args *, const char *to);
 int	cmd_ui(int, char **);		/* screen.c */
 
 #endif

@@ -1,7 +1,7 @@
 # tui/kdex.mk: the kdex client (included by Makefile.am).
 bin_PROGRAMS += kdex
 kdex_SOURCES = tui/kdex.c tui/kdex.h tui/cmd_keeta.c tui/cmd_key.c \
-	tui/cmd_trade.c tui/cmd_wallet.c tui/api.c tui/api.h tui/ws.c tui/ws.h tui/mdata.c \
+	tui/cmd_trade.c tui/cmd_wallet.c tui/cmd_offline.c tui/api.c tui/api.h tui/ws.c tui/ws.h tui/mdata.c \
 	tui/mdata.h tui/screen.c tui/screen.h
 kdex_CFLAGS = $(AM_CFLAGS) $(NCURSES_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) \
 	$(LWS_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
