@@ -588,6 +588,19 @@ START_TEST(test_deposit_withdraw_commands)
 }
 END_TEST
 
+/*
+ * Smaller runs under valgrind (which preloads its vgpreload library) or
+ * when KDEX_TEST_SMALL is set: same code paths, fewer iterations.
+ */
+static int
+small_run(void)
+{
+	const char	*pre = getenv("LD_PRELOAD");
+
+	return getenv("KDEX_TEST_SMALL") != NULL ||
+	    (pre != NULL && strstr(pre, "vgpreload") != NULL);
+}
+
 /* splitmix64, for reproducible random streams. */
 static uint64_t
 rnd(uint64_t *s)
@@ -610,11 +623,8 @@ START_TEST(test_random_conservation)
 	size_t			nids = 0, i, k;
 	uint64_t		s = 12345;
 	int			b, nb, fills = 0;
-	const char		*env;
 
-	nb = 150;
-	if ((env = getenv("KDEX_TEST_SMALL")) != NULL)
-		nb = 30;
+	nb = small_run() ? 30 : 150;
 	fx_setup(&f, -100, 700);
 	users[0] = f.a;
 	users[1] = f.b;
