@@ -3,7 +3,8 @@
 # data dir, embedded devnet, demo funds, no demo market maker, rate limits
 # out of the way) on loopback and runs contrib/loadgen against it. Knobs:
 # LOADTEST_SECS (5), LOADTEST_RATE (20000), LOADTEST_SUBS (2000),
-# LOADTEST_CONNS (32).
+# LOADTEST_CONNS (128), LOADTEST_SYNC (full; "normal" skips the fsync per
+# batch, to see what the disk costs).
 set -e
 B=${1:-.}
 D=$(mktemp -d "${TMPDIR:-/tmp}/kdexd-loadtest.XXXXXX")
@@ -16,6 +17,7 @@ burst-ip 10000000
 rate-user 10000000
 burst-user 10000000
 max-clients 20000
+ledger-sync ${LOADTEST_SYNC:-full}
 CONF
 "$B/kdexd" --demo --config "$D/kdexd.conf" --data "$D/data" \
     --listen 127.0.0.1:$P --admin-listen 127.0.0.1:$A \
@@ -32,6 +34,6 @@ until grep -q "kdexd ready" "$D/out" 2>/dev/null; do
 	fi
 	sleep 0.1
 done
-echo "loadtest: kdexd on 127.0.0.1:$P, $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+echo "loadtest: kdexd on 127.0.0.1:$P, ledger-sync ${LOADTEST_SYNC:-full}, $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 "$B/contrib/loadgen" -d "${LOADTEST_SECS:-5}" -r "${LOADTEST_RATE:-20000}" \
-    -s "${LOADTEST_SUBS:-2000}" -c "${LOADTEST_CONNS:-32}" 127.0.0.1:$P
+    -s "${LOADTEST_SUBS:-2000}" -c "${LOADTEST_CONNS:-128}" 127.0.0.1:$P

@@ -74,6 +74,7 @@ struct kdexd_conf {
 	unsigned int ws_ping;		/* seconds between server pings */
 	size_t	 ws_queue_max;		/* bytes queued per WS client */
 	unsigned int max_clients;
+	int	 ledger_sync;		/* SQLite synchronous: 2 FULL, 1 NORMAL */
 
 	struct kdexd_market_conf markets[KDEXD_MARKETS_MAX];
 	size_t	 nmarkets;
@@ -103,6 +104,7 @@ struct kdexd_stats {
 	uint64_t	batches;
 	uint64_t	batch_commands;
 	uint64_t	batch_us_total;
+	uint64_t	commit_us_total;	/* inside exchange_run */
 	uint64_t	ws_messages_out;
 	uint64_t	ws_slow_disconnects;
 	uint64_t	ws_clients;	/* gauge */
@@ -134,6 +136,7 @@ struct kdexd {
 	int64_t			 started_ms;
 	volatile int		 stopping;	/* SIGTERM/SIGINT seen */
 	int			 draining;
+	int64_t			 last_engine_us; /* last exchange_run */
 	struct kdexd_stats	 stats;
 	struct sqlite3		*authdb;	/* nonces */
 };

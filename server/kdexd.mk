@@ -32,3 +32,4 @@ loadtest-run: kdexd contrib/loadgen
 	$(SHELL) $(top_srcdir)/contrib/kdexd-loadtest.sh $(abs_top_builddir)
 .PHONY: loadtest-run
 dist_man_MANS += man/kdexd.8
+EXTRA_DIST += contrib/openapi.yaml

@@ -34,6 +34,7 @@ conf_defaults(struct kdexd_conf *c)
 	c->ws_queue_max = 1024 * 1024;
 	c->max_clients = 10000;
 	c->demo_maker = 1;
+	c->ledger_sync = 2;
 }
 
 static int
@@ -285,7 +286,14 @@ conf_line(struct kdexd_conf *c, char *line, char **cause, const char *where)
 		bad = conf_uint(value, 3600, &c->ws_ping);
 	else if (strcmp(name, "max-clients") == 0)
 		bad = conf_uint(value, 1000000, &c->max_clients);
-	else if (strcmp(name, "ws-queue-max") == 0) {
+	else if (strcmp(name, "ledger-sync") == 0) {
+		if (strcmp(value, "full") == 0)
+			c->ledger_sync = 2;
+		else if (strcmp(value, "normal") == 0)
+			c->ledger_sync = 1;
+		else
+			bad = 1;
+	} else if (strcmp(name, "ws-queue-max") == 0) {
 		if (parse_uint(value, 1ULL << 30, &u) != 0 || u < 4096)
 			bad = 1;
 		else

@@ -70,6 +70,8 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
 	    "kdexd_batch_commands_total %llu\n"
 	    "# TYPE kdexd_batch_seconds_total counter\n"
 	    "kdexd_batch_seconds_total %.6f\n"
+	    "# TYPE kdexd_engine_seconds_total counter\n"
+	    "kdexd_engine_seconds_total %.6f\n"
 	    "# TYPE kdexd_ws_messages_total counter\n"
 	    "kdexd_ws_messages_total %llu\n"
 	    "# TYPE kdexd_ws_slow_consumer_disconnects_total counter\n"
@@ -94,6 +96,7 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
 	    (unsigned long long)st->batches,
 	    (unsigned long long)st->batch_commands,
 	    (double)st->batch_us_total / 1e6,
+	    (double)st->commit_us_total / 1e6,
 	    (unsigned long long)st->ws_messages_out,
 	    (unsigned long long)st->ws_slow_disconnects,
 	    (unsigned long long)ws_client_count(),

@@ -1960,6 +1960,8 @@ route_run_batch(struct kdexd *s)
 
 	memset(&out, 0, sizeof out);
 	r = exchange_run(ex, (uint64_t)kdexd_now_ms(), &out, &cause);
+	s->last_engine_us = kdexd_now_us() - t0;
+	s->stats.commit_us_total += (uint64_t)s->last_engine_us;
 	s->stats.batches++;
 	s->stats.batch_commands += npends;
 	if (r != 0) {
@@ -2194,7 +2196,7 @@ route_init(struct kdexd *s, char **cause)
 
 	srv = s;
 	memset(&lo, 0, sizeof lo);
-	lo.synchronous = 2;
+	lo.synchronous = s->conf.ledger_sync;
 	xasprintf(&path, "%s/ledger.db", s->conf.data_dir);
 	ex = exchange_open(path, &lo, cause);
 	free(path);
