@@ -325,7 +325,7 @@ START_TEST(test_vote_mutations)
 			ck_assert_ptr_nonnull(cause);
 		}
 		for (i = 0; i < len; i++) {
-			for (bit = 0; bit < 8; bit += 2) {
+			for (bit = 1; bit < 8; bit += 3) {
 				der[i] ^= (uint8_t)(1u << bit);
 				ck_assert_msg(keeta_vote_decode(der, len, 0,
 				    KEETA_VOTE_ANYTIME | KEETA_VOTE_ANYKIND,
@@ -336,7 +336,7 @@ START_TEST(test_vote_mutations)
 		}
 		free(der);
 	}
-	for (rounds = 0; rounds < 20000; rounds++) {
+	for (rounds = 0; rounds < 8000; rounds++) {
 		len = (size_t)(kv_rand(&st) % sizeof buf);
 		for (i = 0; i < len; i++)
 			buf[i] = (uint8_t)kv_rand(&st);
