@@ -1014,6 +1014,8 @@ route_vote(struct devnet *d, const struct devnet_req *req,
 	if (check_blocks(d, &bs, permanent, now, &err) != 0)
 		goto fail;
 
+	devnet_ledger_serial_prepare(d->ledger);
+	devnet_ledger_relaxed(d->ledger, 1);
 	devnet_ledger_begin(d->ledger);
 	if (!permanent) {
 		/* The outcome is checked on a throw-away application. */
@@ -1023,6 +1025,7 @@ route_vote(struct devnet *d, const struct devnet_req *req,
 		    &err) != 0) {
 			devnet_ledger_rollback(d->ledger);
 			devnet_ledger_rollback(d->ledger);
+			devnet_ledger_relaxed(d->ledger, 0);
 			goto fail;
 		}
 		devnet_ledger_rollback(d->ledger);
@@ -1037,6 +1040,7 @@ route_vote(struct devnet *d, const struct devnet_req *req,
 	    (const uint8_t (*)[KEETA_HASH_LEN])bs.h, bs.n, vder, vlen,
 	    expires, permanent);
 	devnet_ledger_commit(d->ledger);
+	devnet_ledger_relaxed(d->ledger, 0);
 
 	vj = devnet_vote_json(vder, vlen);
 	free(vder);
@@ -1398,6 +1402,7 @@ genesis_publish(struct devnet *d, struct blockset *bs, int64_t now)
 	uint64_t		 serial;
 
 	memset(&err, 0, sizeof err);
+	devnet_ledger_serial_prepare(d->ledger);
 	devnet_ledger_begin(d->ledger);
 	serial = devnet_ledger_next_serial(d->ledger);
 	vote = devnet_vote_issue(d->rep, serial,

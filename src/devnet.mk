@@ -8,6 +8,10 @@ src_libkdex_a_SOURCES += src/devnet.c src/devnet.h \
 src_libkdex_a_CFLAGS += $(LWS_CFLAGS)
 
 bin_PROGRAMS += kdex-devnet
+dist_man_MANS += man/kdex-devnet.1
+EXTRA_DIST += doc/devnet.md
+TESTS += tests/devnet_cli.test
+EXTRA_DIST += tests/devnet_cli.test
 kdex_devnet_SOURCES = server/kdex-devnet.c
 kdex_devnet_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(CJSON_CFLAGS)
 kdex_devnet_LDADD = $(KDEX_LIBS) $(LWS_LIBS)

@@ -65,9 +65,22 @@ void	devnet_ledger_rollback(struct devnet_ledger *);
 char	*devnet_ledger_meta_get(struct devnet_ledger *, const char *key);
 int	 devnet_ledger_meta_set(struct devnet_ledger *, const char *key,
 	    const char *value);
-/* Next vote serial; stored before it is returned (inside the caller's
- * transaction), so no serial is ever issued twice. */
+/*
+ * Vote serials. devnet_ledger_serial_prepare() must run outside any
+ * transaction before a vote: it makes sure a serial is reserved on disk
+ * (a fully synced commit every 1024 serials). devnet_ledger_next_serial()
+ * then hands out the next one; no serial is ever issued twice, across
+ * restarts, kill -9 and power loss.
+ */
+int	 devnet_ledger_serial_prepare(struct devnet_ledger *);
 uint64_t devnet_ledger_next_serial(struct devnet_ledger *);
+/*
+ * relaxed != 0: commits until the next call use synchronous=NORMAL (WAL:
+ * safe against a process kill, may lose the last commits on power loss).
+ * Votes use it, since a lost side-ledger row is harmless with one
+ * representative; publishes always run with synchronous=FULL.
+ */
+void	 devnet_ledger_relaxed(struct devnet_ledger *, int relaxed);
 
 /* 1 when the main ledger has no block at all (before genesis). */
 int	devnet_ledger_empty(struct devnet_ledger *);
