@@ -449,7 +449,6 @@ main(int argc, char **argv)
 	free(cause);
 	c.out = stdout;
 	c.err = stderr;
-	c.interrupted = &console_sigint;
 	c.can_ask = isatty(STDIN_FILENO);
 	if (json)
 		c.mode = CONSOLE_MODE_JSON;

@@ -11,7 +11,6 @@
 #ifndef KDEX_CONSOLE_CMD_H
 #define KDEX_CONSOLE_CMD_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -29,7 +28,6 @@ struct console {
 	int			 yes;	/* --yes: no confirmation */
 	int			 can_ask; /* stdin is a terminal */
 	int			 quit;	/* set by `quit` */
-	volatile sig_atomic_t	*interrupted;	/* set by SIGINT; may be NULL */
 };
 
 #define CONSOLE_CMD_CONFIRM	0x1	/* destructive: ask first */

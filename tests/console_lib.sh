@@ -30,8 +30,12 @@ trap 'exit 1' INT TERM
 
 fail() {
 	echo "FAIL: $*" >&2
-	[ -f "$T/kdexd.log" ] && { echo "--- kdexd.log (tail)" >&2;
-	    tail -20 "$T/kdexd.log" >&2; }
+	if [ -f "$T/kdexd.log" ]; then
+		# A sanitizer report is most useful from its first lines.
+		grep -m1 -A16 "ERROR: .*Sanitizer" "$T/kdexd.log" >&2
+		echo "--- kdexd.log (tail)" >&2
+		tail -20 "$T/kdexd.log" >&2
+	fi
 	exit 1
 }
 
