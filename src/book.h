@@ -198,7 +198,11 @@ struct book_event {
 			u128		 taker_fee;	/* quote, charged */
 			u128		 maker_fee;	/* quote, charged */
 			u128		 maker_rebate;	/* quote, paid */
-			uint64_t	 taker_left;	/* lots after fill */
+			/*
+			 * Lots left after the fill; a market buy by budget
+			 * alone (qty 0) counts down from max_qty_lots.
+			 */
+			uint64_t	 taker_left;
 			uint64_t	 maker_left;
 		} trade;
 		struct {	/* RESTED */
@@ -222,7 +226,13 @@ struct book_event {
 			enum book_side	 side;
 			uint64_t	 price;
 		} done;
-		struct {	/* AMENDED: new values; then RESTED or matching */
+		/*
+		 * AMENDED: the new values. Kept priority: then LEVEL if the
+		 * quantity went down. Otherwise: LEVEL for the old level, then
+		 * the events of placing it again (TRADE..., then DONE, RESTED
+		 * or CANCELLED).
+		 */
+		struct {
 			uint64_t	 id;
 			uint64_t	 user;
 			enum book_side	 side;
@@ -276,9 +286,11 @@ enum book_reject book_cancel_client(struct book *, uint64_t now,
 		    uint64_t user, const char *client_id);
 
 /*
- * Cancel every live order of user (BOOK_ANY_USER: the whole book), oldest
- * first per user. Returns how many were cancelled (0 if none, no event).
- * Refused (returns 0 after a REJECTED event) only when halted.
+ * Cancel every live order of user, oldest first; BOOK_ANY_USER empties the
+ * whole book: bids then asks, best level first, FIFO within a level. Each
+ * order gets CANCELLED then LEVEL. Returns how many were cancelled (0 if
+ * none: no event). Refused (returns 0 after a REJECTED event) only when
+ * halted. Per market: the exchange calls it on each book for "all markets".
  */
 size_t		 book_cancel_all(struct book *, uint64_t now, uint64_t user);
 
