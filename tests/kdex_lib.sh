@@ -117,3 +117,24 @@ wait_screen() {
 	cat "$T/screen" >&2
 	fail "'$1' never appeared on the screen"
 }
+
+# Run kdex in a fresh pane; afterwards the pane prints the exit status
+# and whether the tty is back in cooked mode with echo.
+ui_start() {	# ui_start WIDTH HEIGHT ENV... -- ARGS...
+	w=$1 h=$2
+	shift 2
+	envs=""
+	while [ "$1" != -- ]; do envs="$envs $1"; shift; done
+	shift
+	tmx kill-session -t kdex 2>/dev/null
+	tmx new-session -d -s kdex -x "$w" -y "$h" \
+	    "env KDEX_HOME='$KDEX_HOME' $envs '$KDEX' $* 2>'$T/ui.err'; echo EXIT=\$?; echo TTY:\$(stty -a | tr ' ;' '\n\n' | grep -x -e echo -e -echo -e icanon -e -icanon | tr '\n' ' '):END; sleep 60"
+}
+
+# The kdex process in the pane (a child of the pane's shell).
+ui_pid() {
+	ps -o pid= --ppid "$(tmx display -p -t kdex '#{pane_pid}')" |
+	    while read -r p; do
+		    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = kdex ] && echo "$p"
+	    done
+}

@@ -12,7 +12,11 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/wait.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -60,6 +64,10 @@ const struct ui_key ui_keys[] = {
 	{ "1-5", "", "open orders, history, fills, balances, wallet", 0 },
 	{ "Up/Down", "", "select a row in the panel (also k/j)", 0 },
 	{ "r", "", "refetch everything now", 0 },
+	{ "W", "", "wallet tab: storage account setup wizard", 0 },
+	{ "G/R", "", "wallet tab: grant / revoke the operator (all tokens)",
+	    0 },
+	{ "X", "", "wallet tab: emergency self-withdraw (no kdexd needed)", 0 },
 	{ "Ctrl-L", "", "redraw the screen", 0 },
 	{ "F1", "", "help", 0 },
 	{ NULL, NULL, NULL, 0 }
@@ -87,6 +95,17 @@ enum ui_mode {
 	MODE_FORM,
 	MODE_CONFIRM,
 	MODE_PASS,
+	MODE_DEST,	/* destination of a self-withdraw */
+};
+
+/* What the passphrase prompt is for. */
+enum ui_act {
+	ACT_LOGIN,
+	ACT_SETUP,
+	ACT_GRANT,
+	ACT_REVOKE,
+	ACT_WITHDRAW,
+	ACT_WITHDRAW_REVOKE,
 };
 
 enum ui_conn {
@@ -98,6 +117,10 @@ enum ui_confirm {
 	CONFIRM_ORDER,
 	CONFIRM_CANCEL,
 	CONFIRM_CANCEL_ALL,
+	CONFIRM_SETUP,
+	CONFIRM_GRANT,
+	CONFIRM_REVOKE,
+	CONFIRM_WITHDRAW,
 };
 
 struct ui_market {
@@ -186,6 +209,13 @@ struct ui {
 	struct ui_form		 form;
 	char			 pass[KEYFILE_PASS_MAX + 1];
 	size_t			 passlen;
+	enum ui_act		 act;
+	char			 dest[KEETA_ADDRESS_MAX];
+	size_t			 destlen;
+
+	/* The wallet tab, from `kdex wallet ...` run as a child. */
+	cJSON			*wperm;		/* wallet permissions --json */
+	cJSON			*wbal;		/* wallet balances --json */
 
 	char			 status[256];
 	int			 status_err;
@@ -197,6 +227,8 @@ struct ui {
 
 /* ------------------------------------------------------------------ */
 /* Terminal state and every way out                                   */
+
+static void	ui_draw(struct ui *);
 
 static volatile sig_atomic_t	ui_active;
 static volatile sig_atomic_t	ui_signal;
@@ -576,6 +608,137 @@ ui_fetch_private(struct ui *u)
 			u->deposit_addr[0] = '\0';
 		cJSON_Delete(ans);
 	}
+}
+
+/*
+ * Run this kdex as a child with the same profile and URL (git's porcelain
+ * calling plumbing): the wallet commands are tested on their own, and
+ * their output never reaches the curses screen. pass (may be NULL) goes
+ * to the child on fd 3. Returns the exit status; out gets stdout (and
+ * stderr when errors is set), NUL-terminated.
+ */
+static int
+ui_run(const char *pass, int errors, char *out, size_t outlen, ...)
+{
+	const char	*argv[24];
+	va_list		 ap;
+	int		 po[2], pp[2], status, n = 0, devnull;
+	size_t		 got = 0;
+	ssize_t		 r;
+	pid_t		 pid;
+
+	argv[n++] = "kdex";
+	argv[n++] = "--profile";
+	argv[n++] = kdex_g.profile;
+	argv[n++] = "--url";
+	argv[n++] = kdex_g.url;
+	va_start(ap, outlen);
+	while (n < 20 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	if (pass != NULL) {
+		argv[n++] = "--passphrase-fd";
+		argv[n++] = "3";
+	}
+	argv[n] = NULL;
+	out[0] = '\0';
+	if (pipe(po) != 0 || pipe(pp) != 0)
+		return -1;
+	switch (pid = fork()) {
+	case -1:
+		return -1;
+	case 0:
+		devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, STDIN_FILENO);
+		dup2(po[1], STDOUT_FILENO);
+		dup2(errors ? po[1] : devnull, STDERR_FILENO);
+		dup2(pp[0], 3);
+		execv("/proc/self/exe", (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pp[0]);
+	if (pass != NULL && (write(pp[1], pass, strlen(pass)) == -1 ||
+	    write(pp[1], "\n", 1) == -1)) {
+		/* The child reports the missing passphrase itself. */
+	}
+	close(pp[1]);
+	while ((r = read(po[0], out + got, outlen - 1 - got)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == outlen - 1)
+			break;
+	}
+	out[got] = '\0';
+	close(po[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		continue;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* The wallet tab's chain view (no passphrase needed). */
+static void
+ui_fetch_wallet(struct ui *u)
+{
+	static char	buf[65536];
+
+	cJSON_Delete(u->wperm);
+	cJSON_Delete(u->wbal);
+	u->wperm = u->wbal = NULL;
+	if (ui_run(NULL, 0, buf, sizeof buf, "--json", "wallet",
+	    "permissions", (char *)NULL) == 0)
+		u->wperm = cJSON_Parse(buf);
+	if (u->wperm != NULL && ui_run(NULL, 0, buf, sizeof buf, "--json",
+	    "wallet", "balances", (char *)NULL) == 0)
+		u->wbal = cJSON_Parse(buf);
+}
+
+/* Run a wallet action after its passphrase; the last output line goes
+ * to the status line. */
+static void
+ui_wallet_act(struct ui *u, const char *pass)
+{
+	static char	 buf[16384];
+	char		*line, *last = NULL;
+	int		 rc = -1;
+
+	ui_msg(u, 0, "working on the chain...");
+	ui_draw(u);
+	switch (u->act) {
+	case ACT_SETUP:
+		rc = ui_run(pass, 1, buf, sizeof buf, "wallet", "setup",
+		    (char *)NULL);
+		break;
+	case ACT_GRANT:
+		rc = ui_run(pass, 1, buf, sizeof buf, "wallet", "grant",
+		    "--all", (char *)NULL);
+		break;
+	case ACT_REVOKE:
+		rc = ui_run(pass, 1, buf, sizeof buf, "wallet", "revoke",
+		    "--all", (char *)NULL);
+		break;
+	case ACT_WITHDRAW:
+		rc = ui_run(pass, 1, buf, sizeof buf, "self-withdraw", u->dest,
+		    (char *)NULL);
+		break;
+	case ACT_WITHDRAW_REVOKE:
+		rc = ui_run(pass, 1, buf, sizeof buf, "self-withdraw", u->dest,
+		    "--revoke", (char *)NULL);
+		break;
+	case ACT_LOGIN:
+		return;
+	}
+	/* The most telling line: the last one printed. */
+	for (line = strtok(buf, "\n"); line != NULL; line = strtok(NULL,
+	    "\n"))
+		last = line;
+	ui_msg(u, rc != 0, "%s%s", rc == 0 ? "done: " : "",
+	    last != NULL ? last : rc == 0 ? "ok" : "failed");
+	ui_fetch_wallet(u);
+	u->fetch_priv = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1256,7 +1419,7 @@ ui_draw_panel(struct ui *u, int y0, int h)
 	}
 	y = y0 + 1;
 	h--;
-	if (!u->logged_in) {
+	if (!u->logged_in && u->tab != 4) {
 		ui_put(y + 1, 2, COLS - 4, A_DIM, "Not logged in: press L "
 		    "and enter the passphrase of profile '%s'.",
 		    kdex_g.profile);
@@ -1287,10 +1450,40 @@ ui_draw_panel(struct ui *u, int y0, int h)
 			ui_put(y + 1, 1, COLS - 2, A_DIM, "no balances");
 		return;
 	case 4:
-		ui_put(y, 1, COLS - 2, A_NORMAL, "Deposit address: %s",
-		    u->deposit_addr[0] != '\0' ? u->deposit_addr :
-		    "none yet (set up a storage account: kdex wallet setup)");
+		ui_put(y, 1, COLS - 2, A_DIM, "W setup wizard   G grant "
+		    "operator   R revoke operator   X self-withdraw   r reload");
 		n = 1;
+		if (u->wperm != NULL) {
+			const cJSON	*a;
+			char		 bals[160] = "";
+
+			cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(
+			    u->wbal, "balances"))
+				snprintf(bals + strlen(bals), sizeof bals -
+				    strlen(bals), "%s %s  ", jstr(a, "amount"),
+				    jstr(a, "symbol"));
+			ui_put(y + n++, 1, COLS - 2, A_BOLD, "Storage %s  %s",
+			    jstr(u->wperm, "storage"), bals[0] != '\0' ? bals :
+			    "(empty)");
+			cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(
+			    u->wperm, "acl")) {
+				if (n >= h)
+					break;
+				ui_put(y + n++, 3, COLS - 4, A_NORMAL, "%.14s..  "
+				    "%-22s %s", jstr(a, "principal"),
+				    jstr(a, "flags"), jstr(a, "meaning"));
+			}
+			if (n < h)
+				ui_put(y + n++, 3, COLS - 4, A_NORMAL,
+				    "anyone            %-22s may deposit",
+				    jstr(u->wperm, "default"));
+		} else
+			ui_put(y + n++, 1, COLS - 2, A_NORMAL, "No storage "
+			    "account for profile '%s' yet: press W.",
+			    kdex_g.profile);
+		if (n < h && u->deposit_addr[0] != '\0')
+			ui_put(y + n++, 1, COLS - 2, A_NORMAL, "Deposit "
+			    "address (kdexd): %s", u->deposit_addr);
 		cJSON_ArrayForEach(o, u->deposits) {
 			if (n >= h)
 				break;
@@ -1493,6 +1686,36 @@ ui_draw_confirm(struct ui *u)
 		ui_put(y + 2, x + 2, w - 4, A_BOLD, "Cancel ALL your open "
 		    "orders in %s?", m != NULL ? m->pair : "-");
 		break;
+	case CONFIRM_SETUP:
+		ui_box(y - 3, x, h + 5, w, "Storage account setup");
+		ui_put(y - 2, x + 2, w - 4, A_NORMAL, "1. create a storage "
+		    "account owned by your key (you: OWNER)");
+		ui_put(y - 1, x + 2, w - 4, A_NORMAL, "2. default: anyone may "
+		    "deposit, any token may be held");
+		ui_put(y, x + 2, w - 4, A_NORMAL, "3. the operator "
+		    "may SEND_ON_BEHALF each market token");
+		ui_put(y + 1, x + 2, w - 4, A_NORMAL, "4. register it with "
+		    "kdexd as your deposit address");
+		ui_put(y + 3, x + 2, w - 4, A_BOLD, "Build, sign and publish "
+		    "these blocks?");
+		break;
+	case CONFIRM_GRANT:
+		ui_put(y + 2, x + 2, w - 4, A_BOLD, "Let the operator send "
+		    "every market token from your storage account?");
+		break;
+	case CONFIRM_REVOKE:
+		ui_put(y + 2, x + 2, w - 4, A_BOLD, "Revoke the operator on "
+		    "every token? (trading stops settling)");
+		break;
+	case CONFIRM_WITHDRAW:
+		ui_put(y + 1, x + 2, w - 4, A_BOLD, "Send EVERYTHING in the "
+		    "storage account to");
+		ui_put(y + 2, x + 2, w - 4, A_BOLD, "%s", u->dest);
+		ui_put(y + 3, x + 2, w - 4, A_NORMAL, "directly on chain, "
+		    "without kdexd?");
+		ui_put(y + 5, x + 2, w - 4, A_DIM, "y withdraw   r withdraw "
+		    "and revoke the operator   n/Esc no");
+		return;
 	}
 	ui_put(y + 5, x + 2, w - 4, A_DIM, "y yes   n/Esc no");
 }
@@ -1506,11 +1729,25 @@ ui_draw_pass(struct ui *u)
 
 	memset(stars, '*', n);
 	stars[n] = '\0';
-	ui_box(y, x, h, w, "Log in");
+	ui_box(y, x, h, w, u->act == ACT_LOGIN ? "Log in" :
+	    "Sign with your key");
 	ui_put(y + 1, x + 2, w - 4, A_NORMAL, "Passphrase for profile '%s':",
 	    kdex_g.profile);
 	ui_put(y + 2, x + 2, w - 4, A_BOLD, "%s_", stars);
-	ui_put(y + 3, x + 2, w - 4, A_DIM, "Enter log in   Esc cancel");
+	ui_put(y + 3, x + 2, w - 4, A_DIM, "Enter %s   Esc cancel",
+	    u->act == ACT_LOGIN ? "log in" : "sign and publish");
+}
+
+static void
+ui_draw_dest(struct ui *u)
+{
+	int	h = 5, w = 76, y = (LINES - 5) / 2, x = (COLS - 76) / 2;
+
+	ui_box(y, x, h, w, "Self-withdraw: destination");
+	ui_put(y + 1, x + 2, w - 4, A_NORMAL, "Keeta address to receive "
+	    "everything in the storage account:");
+	ui_put(y + 2, x + 2, w - 4, A_BOLD, "%s_", u->dest);
+	ui_put(y + 3, x + 2, w - 4, A_DIM, "Enter continue   Esc cancel");
 }
 
 static void
@@ -1554,6 +1791,9 @@ ui_draw(struct ui *u)
 		break;
 	case MODE_PASS:
 		ui_draw_pass(u);
+		break;
+	case MODE_DEST:
+		ui_draw_dest(u);
 		break;
 	case MODE_MAIN:
 		break;
@@ -1731,6 +1971,31 @@ ui_key_confirm(struct ui *u, int ch)
 {
 	struct ui_preview	pv;
 
+	if (u->confirm >= CONFIRM_SETUP) {
+		if (ch == 'y' || ch == 'Y' || (ch == 'r' &&
+		    u->confirm == CONFIRM_WITHDRAW)) {
+			switch (u->confirm) {
+			case CONFIRM_SETUP:
+				u->act = ACT_SETUP;
+				break;
+			case CONFIRM_GRANT:
+				u->act = ACT_GRANT;
+				break;
+			case CONFIRM_REVOKE:
+				u->act = ACT_REVOKE;
+				break;
+			default:
+				u->act = ch == 'r' ? ACT_WITHDRAW_REVOKE :
+				    ACT_WITHDRAW;
+				break;
+			}
+			u->passlen = 0;
+			u->pass[0] = '\0';
+			u->mode = MODE_PASS;
+		} else if (ch == 'n' || ch == 'N' || ch == 27 || ch == 'q')
+			u->mode = MODE_MAIN;
+		return UI_REDRAW;
+	}
 	if (ch == 'y' || ch == 'Y' || ((ch == '\n' || ch == '\r') &&
 	    u->confirm == CONFIRM_ORDER)) {
 		if (u->confirm == CONFIRM_ORDER) {
@@ -1774,6 +2039,12 @@ ui_key_pass(struct ui *u, int ch)
 	case '\r':
 	case KEY_ENTER:
 		u->mode = MODE_MAIN;
+		if (u->act != ACT_LOGIN) {
+			ui_wallet_act(u, u->pass);
+			sodium_memzero(u->pass, sizeof u->pass);
+			u->passlen = 0;
+			return UI_REDRAW;
+		}
 		ui_msg(u, 0, "logging in...");
 		ui_draw(u);
 		ui_login(u, u->pass);
@@ -1784,6 +2055,44 @@ ui_key_pass(struct ui *u, int ch)
 		if (ch >= 32 && ch < 256 && u->passlen < KEYFILE_PASS_MAX) {
 			u->pass[u->passlen++] = (char)ch;
 			u->pass[u->passlen] = '\0';
+		}
+		break;
+	}
+	return UI_REDRAW;
+}
+
+static int
+ui_key_dest(struct ui *u, int ch)
+{
+	struct keeta_pubkey	 pk;
+	const char		*why;
+
+	switch (ch) {
+	case 27:
+		u->mode = MODE_MAIN;
+		break;
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+		if (u->destlen > 0)
+			u->dest[--u->destlen] = '\0';
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		if (keeta_address_decode(u->dest, &pk, &why) != 0) {
+			ui_msg(u, 1, "not a Keeta address: %s", why);
+			break;
+		}
+		u->confirm = CONFIRM_WITHDRAW;
+		u->back = MODE_MAIN;
+		u->mode = MODE_CONFIRM;
+		break;
+	default:
+		if (((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '_') && u->destlen + 1 < sizeof u->dest) {
+			u->dest[u->destlen++] = (char)ch;
+			u->dest[u->destlen] = '\0';
 		}
 		break;
 	}
@@ -1812,6 +2121,8 @@ ui_key(struct ui *u, int ch)
 		return ui_key_confirm(u, ch);
 	case MODE_PASS:
 		return ui_key_pass(u, ch);
+	case MODE_DEST:
+		return ui_key_dest(u, ch);
 	case MODE_MAIN:
 		break;
 	}
@@ -1870,6 +2181,8 @@ ui_key(struct ui *u, int ch)
 	case '\t':
 		u->tab = (u->tab + 1) % UI_NTABS;
 		u->sel = 0;
+		if (u->tab == 4)
+			ui_fetch_wallet(u);
 		return UI_REDRAW | UI_FETCH_PRIV;
 	case KEY_BTAB:
 		u->tab = (u->tab + UI_NTABS - 1) % UI_NTABS;
@@ -1878,6 +2191,8 @@ ui_key(struct ui *u, int ch)
 	case '1': case '2': case '3': case '4': case '5':
 		u->tab = ch - '1';
 		u->sel = 0;
+		if (u->tab == 4)
+			ui_fetch_wallet(u);
 		return UI_REDRAW | UI_FETCH_PRIV;
 	case KEY_UP:
 	case 'k':
@@ -1906,10 +2221,42 @@ ui_key(struct ui *u, int ch)
 			break;
 		}
 		u->passlen = 0;
+		u->act = ACT_LOGIN;
 		u->mode = MODE_PASS;
 		break;
 	case 'r':
+		if (u->tab == 4)
+			ui_fetch_wallet(u);
 		return UI_REDRAW | UI_FETCH | UI_FETCH_PRIV;
+	case 'W':
+		u->tab = 4;
+		u->confirm = CONFIRM_SETUP;
+		u->back = MODE_MAIN;
+		u->mode = MODE_CONFIRM;
+		break;
+	case 'G':
+	case 'R':
+		u->tab = 4;
+		u->confirm = ch == 'G' ? CONFIRM_GRANT : CONFIRM_REVOKE;
+		u->back = MODE_MAIN;
+		u->mode = MODE_CONFIRM;
+		break;
+	case 'X':
+		u->tab = 4;
+		/* Default destination: our own account. */
+		{
+			struct keyfile	 kf;
+			char		*path = keyfile_profile_path(
+					    kdex_g.profile, NULL);
+
+			u->dest[0] = '\0';
+			if (path != NULL && keyfile_peek(path, &kf, NULL) == 0)
+				copystr(u->dest, sizeof u->dest, kf.address);
+			free(path);
+			u->destlen = strlen(u->dest);
+		}
+		u->mode = MODE_DEST;
+		break;
 	default:
 		return UI_NONE;
 	}
@@ -1948,6 +2295,8 @@ ui_free(struct ui *u)
 	cJSON_Delete(u->fills);
 	cJSON_Delete(u->deposits);
 	cJSON_Delete(u->withdrawals);
+	cJSON_Delete(u->wperm);
+	cJSON_Delete(u->wbal);
 	sodium_memzero(u->pass, sizeof u->pass);
 	free(u);
 }
