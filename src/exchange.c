@@ -358,10 +358,24 @@ ledger_fail(struct exchange *ex, int rc)
 	}
 }
 
+/* "what:id", without printf: several per order on the hot path. */
 static void
 oref(char *buf, size_t len, const char *what, int64_t id)
 {
-	snprintf(buf, len, "%s:%" PRId64, what, id);
+	char		 tmp[24];
+	uint64_t	 v = id < 0 ? 0 : (uint64_t)id;
+	size_t		 n = 0, w = strlen(what), i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	assert(w + 1 + n < len);
+	memcpy(buf, what, w);
+	buf[w] = ':';
+	for (i = 0; i < n; i++)
+		buf[w + 1 + i] = tmp[n - 1 - i];
+	buf[w + 1 + n] = '\0';
 }
 
 /* Give back what a live limit order holds beyond what it needs. */

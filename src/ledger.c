@@ -439,14 +439,17 @@ column_amount(sqlite3_stmt *st, int i)
 int
 ledger_delta_fmt(const struct ledger_delta *d, char *buf, size_t len)
 {
-	char	tmp[MONEY_BUFSZ];
-	int	n;
+	char	tmp[MONEY_BUFSZ + 1];
+	size_t	n = 0;
 
-	fmt_amount(tmp, d->abs);
-	n = snprintf(buf, len, "%s%s", d->neg && d->abs != 0 ? "-" : "", tmp);
-	if (n < 0 || (size_t)n >= len)
+	/* No printf: the hot path formats two of these per audit line. */
+	if (d->neg && d->abs != 0)
+		tmp[n++] = '-';
+	n += fmt_amount(tmp + n, d->abs);
+	if (n >= len)
 		return -1;
-	return n;
+	memcpy(buf, tmp, n + 1);
+	return (int)n;
 }
 
 static void
@@ -1050,19 +1053,25 @@ audit(struct ledger *l, int64_t user, int64_t token, enum ledger_cause c,
 {
 	struct ledger_delta	 da, dt;
 	sqlite3_stmt		*st;
+	char			 a[MONEY_BUFSZ + 1], t[MONEY_BUFSZ + 1];
+	int			 na, nt;
 
 	da.neg = avail_neg && d_avail != 0;
 	da.abs = d_avail;
 	dt.neg = total_neg && d_total != 0;
 	dt.abs = d_total;
+	na = ledger_delta_fmt(&da, a, sizeof a);
+	nt = ledger_delta_fmt(&dt, t, sizeof t);
+	assert(na > 0 && nt > 0);
+	/* Static binds: the buffers outlive the step below. */
 	st = stmt(l, S_AUDIT_INS);
 	sqlite3_bind_int64(st, 1, ledger_now(l));
 	sqlite3_bind_int64(st, 2, user);
 	sqlite3_bind_int64(st, 3, token);
 	sqlite3_bind_text(st, 4, ledger_cause_name(c), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, ref != NULL ? ref : "", -1, SQLITE_STATIC);
-	bind_delta(st, 6, &da);
-	bind_delta(st, 7, &dt);
+	sqlite3_bind_text(st, 6, a, na, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, t, nt, SQLITE_STATIC);
 	return step_done(l, st);
 }
 
