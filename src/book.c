@@ -96,6 +96,7 @@ struct book {
 	uint32_t	*ofree;
 	uint32_t	 nofree;
 	uint32_t	 cap;		/* slots: max_orders + 1 */
+	uint32_t	 cap_levels;	/* level slots per side */
 	uint32_t	 nlive;		/* resting orders */
 
 	struct book_lvl	*lv;
@@ -391,7 +392,7 @@ lv_insert(struct book *b, uint32_t side, uint64_t price, uint32_t pos)
 	uint32_t	 li, *a = b->side[side], n = b->nside[side];
 	struct book_lvl	*l;
 
-	assert(n < b->m.cfg.limits.max_levels && b->nlvfree > 0);
+	assert(n < b->cap_levels && b->nlvfree > 0);
 	li = b->lvfree[--b->nlvfree];
 	l = &b->lv[li];
 	l->price = price;
@@ -665,7 +666,7 @@ book_assert(const struct book *b)
 		    b->lv[b->side[BOOK_SELL][na - 1]].price);
 	/* Every slot is resting or free: no order is lost or leaked. */
 	assert(b->nofree + b->nlive == b->cap);
-	assert(b->nlive <= b->m.cfg.limits.max_orders);
+	assert(b->nlive < b->cap);
 #ifdef KDEX_DEBUG
 	book_check(b);
 #endif
@@ -908,6 +909,7 @@ book_create(const struct market *m, uint64_t first_seq, book_sink_fn *sink,
 
 	/* One slot more than the limit: the taker being matched. */
 	b->cap = maxo + 1;
+	b->cap_levels = maxl;
 	b->o = xcalloc(b->cap, sizeof *b->o);
 	b->cid = xcalloc(b->cap, sizeof *b->cid);
 	b->ofree = xcalloc(b->cap, sizeof *b->ofree);
@@ -1422,6 +1424,30 @@ book_set_status(struct book *b, enum market_status st)
 	b->m.cfg.status = st;
 }
 
+int
+book_set_fees(struct book *b, int32_t maker_ppm, int32_t taker_ppm)
+{
+	/* The same rule as market_init: a rebate never beats the fee. */
+	if (taker_ppm < 0 || taker_ppm > MONEY_PPM || maker_ppm > MONEY_PPM ||
+	    maker_ppm < -taker_ppm)
+		return -1;
+	b->m.cfg.maker_fee_ppm = maker_ppm;
+	b->m.cfg.taker_fee_ppm = taker_ppm;
+	return 0;
+}
+
+int
+book_set_limits(struct book *b, const struct market_limits *lim)
+{
+	/* Memory was sized at creation: limits may go down, not up. */
+	if (lim->max_orders == 0 || lim->max_orders >= b->cap ||
+	    lim->max_levels == 0 || lim->max_levels > b->cap_levels ||
+	    lim->max_orders_per_user == 0)
+		return -1;
+	b->m.cfg.limits = *lim;
+	return 0;
+}
+
 const struct market *
 book_market(const struct book *b)
 {
@@ -1550,7 +1576,7 @@ book_check(const struct book *b)
 	size_t			 live = 0, uorders = 0;
 
 	for (s = 0; s < 2; s++) {
-		assert(b->nside[s] <= b->m.cfg.limits.max_levels);
+		assert(b->nside[s] <= b->cap_levels);
 		for (i = 0; i < b->nside[s]; i++) {
 			l = &b->lv[b->side[s][i]];
 			assert(l->side == s);
@@ -1597,8 +1623,8 @@ book_check(const struct book *b)
 			assert(b->o[oi].user == u->user);
 			cnt++;
 		}
-		assert(cnt == u->count && cnt > 0 &&
-		    cnt <= b->m.cfg.limits.max_orders_per_user);
+		/* A lowered per-user limit may leave more than it allows. */
+		assert(cnt == u->count && cnt > 0);
 		uorders += cnt;
 	}
 	assert(uorders == b->nlive);

@@ -319,6 +319,23 @@ enum book_reject book_restore(struct book *, const struct book_place *,
 /* Change status (halt, cancel-only, reopen). No event. */
 void		 book_set_status(struct book *, enum market_status);
 
+/*
+ * Change the fee rates for fills from now on (same bounds as market_init);
+ * returns 0, or -1 and changes nothing. Resting buys reserved with the old
+ * rates: the caller must top up or release reservations (market_reserve
+ * with the new rates) when max(maker, taker) changes. No event.
+ */
+int		 book_set_fees(struct book *, int32_t maker_ppm,
+		    int32_t taker_ppm);
+
+/*
+ * Change the limits. Memory was sized at book_create, so max_orders and
+ * max_levels may not exceed the creation values; all must be non-zero.
+ * Lowering a limit below what the book holds refuses new orders until
+ * enough leave; nothing is cancelled. Returns 0, or -1 and changes nothing.
+ */
+int		 book_set_limits(struct book *, const struct market_limits *);
+
 /* The market as copied at creation (status as last set). */
 const struct market *book_market(const struct book *);
 

@@ -14,7 +14,8 @@
  *           post=1 stp=taker|maker|both cid= exp= maxq= slip=
  *   cancel  t= u= id=        cancelcid t= u= cid=     cancelall t= u=
  *   amend   t= u= id= px= qty=          expire t=      status s=STATUS
- *   depth
+ *   fees    maker= taker=       limits  max_orders= max_levels= per_user=
+ *   depth   user u=
  * With KDEX_BOOK_REGEN=1 the runner writes FILE.out with the events it saw
  * instead of comparing (for writing new scenarios; review before use).
  */
@@ -311,6 +312,17 @@ run_cmd(struct book **bp, struct market *m, struct out *o, char *verb,
 		v = arg(a, "s");
 		ck_assert(v != NULL && market_status_parse(v, &st) == 0);
 		book_set_status(b, st);
+	} else if (strcmp(verb, "fees") == 0) {
+		out_add(o, "= fees %d", book_set_fees(b,
+		    (int32_t)args_i(a, "maker", 0),
+		    (int32_t)args_i(a, "taker", 0)));
+	} else if (strcmp(verb, "limits") == 0) {
+		struct market_limits	lim;
+
+		lim.max_orders = (uint32_t)argu(a, "max_orders", 0);
+		lim.max_levels = (uint32_t)argu(a, "max_levels", 0);
+		lim.max_orders_per_user = (uint32_t)argu(a, "per_user", 0);
+		out_add(o, "= limits %d", book_set_limits(b, &lim));
 	} else if (strcmp(verb, "depth") == 0) {
 		check_reject = 0;
 		for (s = 1; s >= 0; s--) {
