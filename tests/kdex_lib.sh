@@ -118,6 +118,20 @@ wait_screen() {
 	fail "'$1' never appeared on the screen"
 }
 
+# wait_screen_re REGEX [SECONDS]: the same with an extended regex.
+wait_screen_re() {
+	n=$(( ${2:-10} * 5 ))
+	while [ "$n" -gt 0 ]; do
+		tmx capture-pane -p -t kdex >"$T/screen" 2>/dev/null
+		grep -qE -- "$1" "$T/screen" && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	echo "--- screen" >&2
+	cat "$T/screen" >&2
+	fail "/$1/ never appeared on the screen"
+}
+
 # Run kdex in a fresh pane; afterwards the pane prints the exit status
 # and whether the tty is back in cooked mode with echo.
 ui_start() {	# ui_start WIDTH HEIGHT ENV... -- ARGS...

@@ -1669,11 +1669,13 @@ ui_draw_confirm(struct ui *u)
 	switch (u->confirm) {
 	case CONFIRM_ORDER:
 		ui_preview(u, &pv);
-		ui_put(y + 2, x + 2, w - 4, A_BOLD, "%s %s %s %s %s%s%s?",
-		    u->form.buy ? "BUY" : "SELL", u->form.market ? "MARKET" :
-		    "LIMIT", pv.qty, m->base, u->form.market ? "" : "@ ",
-		    u->form.market ? "" : u->form.price, u->form.market ? "" :
-		    m->quote);
+		if (u->form.market)
+			ui_put(y + 2, x + 2, w - 4, A_BOLD, "%s MARKET %s %s?",
+			    u->form.buy ? "BUY" : "SELL", pv.qty, m->base);
+		else
+			ui_put(y + 2, x + 2, w - 4, A_BOLD, "%s LIMIT %s %s @ "
+			    "%s %s?", u->form.buy ? "BUY" : "SELL", pv.qty,
+			    m->base, u->form.price, m->quote);
 		ui_put(y + 3, x + 2, w - 4, pv.large ? ui_attr(u, C_WARN) :
 		    A_NORMAL, "%s %s %s, fee up to %s", u->form.buy ?
 		    "cost" : "proceeds", pv.cost, m->quote, pv.fee);
