@@ -112,6 +112,22 @@ struct bal {
 	int	dirty;
 };
 
+/*
+ * One buffered audit line.  Lines are kept until the transaction commits
+ * (or something reads audit_log) and then inserted AUDIT_GROUP at a time:
+ * one statement per group costs far less than one per line.
+ */
+#define AUDIT_GROUP	32
+struct auditrow {
+	int64_t		 ts;
+	int64_t		 user;
+	int64_t		 token;
+	const char	*cause;		/* static */
+	char		 ref[LEDGER_REASON_MAX];
+	char		 da[MONEY_BUFSZ + 1];
+	char		 dt[MONEY_BUFSZ + 1];
+};
+
 struct ledger {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[S_COUNT];
@@ -128,6 +144,11 @@ struct ledger {
 	size_t		*dirty;		/* indexes of dirty entries */
 	size_t		 ndirty;
 	size_t		 dirty_cap;
+
+	/* Audit lines of the open transaction, written in groups. */
+	struct auditrow	*arow;
+	size_t		 narow, caparow;
+	sqlite3_stmt	*amulti;	/* AUDIT_GROUP rows at once */
 
 	/* User id -> status + 1 (0: empty), for the exchange's checks. */
 	int64_t		*ukey;
@@ -271,6 +292,7 @@ static sqlite3_stmt *stmt(struct ledger *, int);
 static int	 op_begin(struct ledger *);
 static int	 op_end(struct ledger *, int);
 static int	 bal_flush(struct ledger *);
+static int	 audit_flush(struct ledger *);
 static void	 bal_drop(struct ledger *);
 
 const char *
@@ -694,12 +716,14 @@ ledger_close(struct ledger *l)
 		ledger_rollback(l);
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(l->stmt[i]);
+	sqlite3_finalize(l->amulti);
 	if (sqlite3_close(l->db) != SQLITE_OK)
 		fatalx("ledger: close: %s", sqlite3_errmsg(l->db));
 	free(l->bal);
 	free(l->dirty);
 	free(l->ukey);
 	free(l->uval);
+	free(l->arow);
 	free(l);
 }
 
@@ -750,9 +774,12 @@ ledger_rollback(struct ledger *l)
 		if (l->stmt[i] != NULL)
 			sqlite3_reset(l->stmt[i]);
 	}
+	if (l->amulti != NULL)
+		sqlite3_reset(l->amulti);
 	if (sqlite3_get_autocommit(l->db) == 0)
 		db_exec(l, "ROLLBACK");
 	l->in_txn = l->explicit_txn = l->poisoned = 0;
+	l->narow = 0;
 	bal_drop(l);
 }
 
@@ -760,7 +787,7 @@ int
 ledger_commit(struct ledger *l, char **cause)
 {
 	assert(l->in_txn);
-	if (!l->poisoned && bal_flush(l) == -1)
+	if (!l->poisoned && (audit_flush(l) == -1 || bal_flush(l) == -1))
 		l->poisoned = 1;
 	if (l->poisoned) {
 		if (cause != NULL)
@@ -1052,27 +1079,80 @@ audit(struct ledger *l, int64_t user, int64_t token, enum ledger_cause c,
     u128 d_total)
 {
 	struct ledger_delta	 da, dt;
-	sqlite3_stmt		*st;
-	char			 a[MONEY_BUFSZ + 1], t[MONEY_BUFSZ + 1];
-	int			 na, nt;
+	struct auditrow		*a;
 
+	assert(l->in_txn);
+	if (l->narow == l->caparow) {
+		l->caparow = l->caparow == 0 ? 1024 : l->caparow * 2;
+		l->arow = xreallocarray(l->arow, l->caparow, sizeof *l->arow);
+	}
+	a = &l->arow[l->narow];
 	da.neg = avail_neg && d_avail != 0;
 	da.abs = d_avail;
 	dt.neg = total_neg && d_total != 0;
 	dt.abs = d_total;
-	na = ledger_delta_fmt(&da, a, sizeof a);
-	nt = ledger_delta_fmt(&dt, t, sizeof t);
-	assert(na > 0 && nt > 0);
-	/* Static binds: the buffers outlive the step below. */
-	st = stmt(l, S_AUDIT_INS);
-	sqlite3_bind_int64(st, 1, ledger_now(l));
-	sqlite3_bind_int64(st, 2, user);
-	sqlite3_bind_int64(st, 3, token);
-	sqlite3_bind_text(st, 4, ledger_cause_name(c), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, ref != NULL ? ref : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, a, na, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, t, nt, SQLITE_STATIC);
-	return step_done(l, st);
+	if (ledger_delta_fmt(&da, a->da, sizeof a->da) == -1 ||
+	    ledger_delta_fmt(&dt, a->dt, sizeof a->dt) == -1)
+		fatalx("ledger: format audit delta");
+	a->ts = ledger_now(l);
+	a->user = user;
+	a->token = token;
+	a->cause = ledger_cause_name(c);
+	snprintf(a->ref, sizeof a->ref, "%s", ref != NULL ? ref : "");
+	l->narow++;
+	return 0;
+}
+
+static void
+bind_audit(sqlite3_stmt *st, int base, const struct auditrow *a)
+{
+	sqlite3_bind_int64(st, base + 1, a->ts);
+	sqlite3_bind_int64(st, base + 2, a->user);
+	sqlite3_bind_int64(st, base + 3, a->token);
+	sqlite3_bind_text(st, base + 4, a->cause, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 5, a->ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 6, a->da, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, base + 7, a->dt, -1, SQLITE_STATIC);
+}
+
+/* Write the buffered audit lines (in order, so ids follow time). */
+static int
+audit_flush(struct ledger *l)
+{
+	sqlite3_stmt	*st;
+	size_t		 i = 0, j;
+	char		*sql, *p;
+
+	if (l->amulti == NULL) {
+		sql = xstrdup("INSERT INTO audit_log(ts, user_id, token_id, "
+		    "cause, ref, d_available, d_total) VALUES ");
+		for (j = 0; j < AUDIT_GROUP; j++) {
+			xasprintf(&p, "%s%s(?, ?, ?, ?, ?, ?, ?)", sql,
+			    j == 0 ? "" : ", ");
+			free(sql);
+			sql = p;
+		}
+		if (sqlite3_prepare_v3(l->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &l->amulti, NULL) != SQLITE_OK)
+			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
+		free(sql);
+	}
+	for (; i + AUDIT_GROUP <= l->narow; i += AUDIT_GROUP) {
+		st = l->amulti;
+		sqlite3_reset(st);
+		for (j = 0; j < AUDIT_GROUP; j++)
+			bind_audit(st, (int)(7 * j), &l->arow[i + j]);
+		if (step_done(l, st) == -1)
+			return -1;
+	}
+	for (; i < l->narow; i++) {
+		st = stmt(l, S_AUDIT_INS);
+		bind_audit(st, 0, &l->arow[i]);
+		if (step_done(l, st) == -1)
+			return -1;
+	}
+	l->narow = 0;
+	return 0;
 }
 
 /*
@@ -2952,6 +3032,8 @@ ledger_audit_list(struct ledger *l, int64_t user, int cause, int64_t since,
 	struct ledger_audit	 a;
 	sqlite3_stmt		*st;
 
+	if (l->in_txn && audit_flush(l) == -1)
+		return LEDGER_ERR;
 	st = prepare(l, "SELECT * FROM audit_log WHERE (?1 = 0 OR user_id = ?1)"
 	    " AND (?2 IS NULL OR cause = ?2) AND ts >= ?3 ORDER BY id DESC "
 	    "LIMIT ?4");
@@ -3072,7 +3154,7 @@ ledger_check(struct ledger *l, char ***failures, size_t *nfailures)
 	int			 rc, n;
 
 	memset(&c, 0, sizeof c);
-	if (l->in_txn && bal_flush(l) == -1)
+	if (l->in_txn && (audit_flush(l) == -1 || bal_flush(l) == -1))
 		return -1;
 
 	/* Totals and per-balance rules. */
