@@ -88,6 +88,8 @@ struct exchange {
 	uint32_t		 nbucket;	/* power of two */
 	uint32_t		*dirty;
 	size_t			 ndirty, capdirty;
+	struct ledger_order	*rows;		/* new rows, for oflush */
+	size_t			 caprows;
 
 	struct exchange_cmd	*q;
 	size_t			 nq, capq;
@@ -239,25 +241,43 @@ otorow(const struct exchange *ex, const struct xorder *o,
 	r->updated_at = o->updated_at;
 }
 
-/* Write every touched order once; free the slots of finished ones. */
+/*
+ * Write every touched order once: new ones several per statement, the
+ * others by update.  Then free the slots of finished orders.
+ */
 static int
 oflush(struct exchange *ex)
 {
 	struct ledger_order	 r;
 	struct xorder		*o;
-	size_t			 i;
+	size_t			 i, nnew = 0;
 	int			 rc = 0;
 
 	for (i = 0; i < ex->ndirty; i++) {
 		o = &ex->pool[ex->dirty[i]];
 		assert(o->dirty);
-		otorow(ex, o, &r);
-		if (rc == 0 && (o->stored ? ledger_order_update(ex->l, &r) :
-		    ledger_order_insert(ex->l, &r)) != LEDGER_OK) {
-			fprintf(stderr, "exchange: cannot write order %" PRId64
-			    "\n", o->id);
-			rc = -1;
+		if (o->stored) {
+			otorow(ex, o, &r);
+			if (rc == 0 && ledger_order_update(ex->l, &r) !=
+			    LEDGER_OK)
+				rc = -1;
+		} else {
+			if (nnew == ex->caprows) {
+				ex->caprows = ex->caprows ? ex->caprows * 2 :
+				    1024;
+				ex->rows = xreallocarray(ex->rows, ex->caprows,
+				    sizeof *ex->rows);
+			}
+			otorow(ex, o, &ex->rows[nnew++]);
 		}
+	}
+	if (rc == 0 && nnew != 0 &&
+	    ledger_order_insert_many(ex->l, ex->rows, nnew) != LEDGER_OK)
+		rc = -1;
+	if (rc == -1)
+		fprintf(stderr, "exchange: cannot write orders\n");
+	for (i = 0; i < ex->ndirty; i++) {
+		o = &ex->pool[ex->dirty[i]];
 		o->dirty = 0;
 		o->stored = 1;
 		if (!o->live) {
@@ -1269,6 +1289,7 @@ exchange_close(struct exchange *ex)
 	ledger_close(ex->l);
 	free(ex->bucket);
 	free(ex->dirty);
+	free(ex->rows);
 	free(ex->q);
 	free(ex->res);
 	free(ex->ev);

@@ -149,6 +149,7 @@ struct ledger {
 	struct auditrow	*arow;
 	size_t		 narow, caparow;
 	sqlite3_stmt	*amulti;	/* AUDIT_GROUP rows at once */
+	sqlite3_stmt	*omulti;	/* ORDER_GROUP new orders at once */
 
 	/* User id -> status + 1 (0: empty), for the exchange's checks. */
 	int64_t		*ukey;
@@ -717,6 +718,7 @@ ledger_close(struct ledger *l)
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_finalize(l->amulti);
+	sqlite3_finalize(l->omulti);
 	if (sqlite3_close(l->db) != SQLITE_OK)
 		fatalx("ledger: close: %s", sqlite3_errmsg(l->db));
 	free(l->bal);
@@ -776,6 +778,8 @@ ledger_rollback(struct ledger *l)
 	}
 	if (l->amulti != NULL)
 		sqlite3_reset(l->amulti);
+	if (l->omulti != NULL)
+		sqlite3_reset(l->omulti);
 	if (sqlite3_get_autocommit(l->db) == 0)
 		db_exec(l, "ROLLBACK");
 	l->in_txn = l->explicit_txn = l->poisoned = 0;
@@ -1827,29 +1831,39 @@ rd_order(sqlite3_stmt *st, void *out)
 
 /* Bind an order row; which statement decides what is used. */
 static void
-bind_order(sqlite3_stmt *st, const struct ledger_order *o, bool all)
+bind_order_at(sqlite3_stmt *st, int b, const struct ledger_order *o,
+    bool all, char *amount)
 {
-	sqlite3_bind_int64(st, 1, o->id);
+	sqlite3_bind_int64(st, b + 1, o->id);
 	if (all) {
-		sqlite3_bind_int64(st, 2, o->user_id);
-		sqlite3_bind_int64(st, 3, o->market_id);
-		sqlite3_bind_text(st, 4, o->client_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, o->side);
-		sqlite3_bind_int(st, 6, o->type);
-		sqlite3_bind_int(st, 7, o->tif);
-		sqlite3_bind_int(st, 8, o->post_only);
-		sqlite3_bind_int(st, 9, o->stp);
-		sqlite3_bind_int64(st, 14, o->reserve_token);
-		sqlite3_bind_int64(st, 17, o->expire_at);
-		sqlite3_bind_int64(st, 18, o->created_at);
+		sqlite3_bind_int64(st, b + 2, o->user_id);
+		sqlite3_bind_int64(st, b + 3, o->market_id);
+		sqlite3_bind_text(st, b + 4, o->client_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, b + 5, o->side);
+		sqlite3_bind_int(st, b + 6, o->type);
+		sqlite3_bind_int(st, b + 7, o->tif);
+		sqlite3_bind_int(st, b + 8, o->post_only);
+		sqlite3_bind_int(st, b + 9, o->stp);
+		sqlite3_bind_int64(st, b + 14, o->reserve_token);
+		sqlite3_bind_int64(st, b + 17, o->expire_at);
+		sqlite3_bind_int64(st, b + 18, o->created_at);
 	}
-	sqlite3_bind_int64(st, 10, (int64_t)o->price);
-	sqlite3_bind_int64(st, 11, (int64_t)o->qty);
-	sqlite3_bind_int64(st, 12, (int64_t)o->filled);
-	bind_amount(st, 13, o->reserved);
-	sqlite3_bind_int(st, 15, (int)o->status);
-	sqlite3_bind_text(st, 16, o->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 19, o->updated_at);
+	sqlite3_bind_int64(st, b + 10, (int64_t)o->price);
+	sqlite3_bind_int64(st, b + 11, (int64_t)o->qty);
+	sqlite3_bind_int64(st, b + 12, (int64_t)o->filled);
+	/* amount: the caller's buffer, alive until the step. */
+	sqlite3_bind_text(st, b + 13, amount, (int)fmt_amount(amount,
+	    o->reserved), SQLITE_STATIC);
+	sqlite3_bind_int(st, b + 15, (int)o->status);
+	sqlite3_bind_text(st, b + 16, o->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, b + 19, o->updated_at);
+}
+
+static void
+bind_order(sqlite3_stmt *st, const struct ledger_order *o, bool all,
+    char *amount)
+{
+	bind_order_at(st, 0, o, all, amount);
 }
 
 static int
@@ -1866,6 +1880,7 @@ static int
 order_write(struct ledger *l, const struct ledger_order *o, int which)
 {
 	sqlite3_stmt	*st;
+	char		 amount[MONEY_BUFSZ];
 	int		 rc;
 
 	if (!order_valid(o))
@@ -1873,7 +1888,7 @@ order_write(struct ledger *l, const struct ledger_order *o, int which)
 	if (op_begin(l) == -1)
 		return LEDGER_ERR;
 	st = stmt(l, which);
-	bind_order(st, o, which != S_ORDER_UPD);
+	bind_order(st, o, which != S_ORDER_UPD, amount);
 	rc = step_done(l, st) == 0 ? LEDGER_OK : LEDGER_ERR;
 	if (rc == LEDGER_OK && which == S_ORDER_UPD &&
 	    sqlite3_changes(l->db) != 1)
@@ -1897,6 +1912,58 @@ int
 ledger_order_update(struct ledger *l, const struct ledger_order *o)
 {
 	return order_write(l, o, S_ORDER_UPD);
+}
+
+#define ORDER_GROUP	16
+
+int
+ledger_order_insert_many(struct ledger *l, const struct ledger_order *o,
+    size_t n)
+{
+	sqlite3_stmt	*st;
+	char		 amounts[ORDER_GROUP][MONEY_BUFSZ], *sql, *p;
+	size_t		 i, j;
+	int		 rc = LEDGER_OK;
+
+	for (i = 0; i < n; i++) {
+		if (!order_valid(&o[i]))
+			return LEDGER_INVALID;
+	}
+	if (op_begin(l) == -1)
+		return LEDGER_ERR;
+	if (l->omulti == NULL) {
+		sql = xstrdup("INSERT INTO orders(id, user_id, market_id, "
+		    "client_id, side, type, tif, post_only, stp, price, qty, "
+		    "filled, reserved, reserve_token, status, reason, expire_at,"
+		    " created_at, updated_at) VALUES ");
+		for (j = 0; j < ORDER_GROUP; j++) {
+			xasprintf(&p, "%s%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+			    "?, ?, ?, ?, ?, ?, ?, ?)", sql, j == 0 ? "" : ", ");
+			free(sql);
+			sql = p;
+		}
+		if (sqlite3_prepare_v3(l->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &l->omulti, NULL) != SQLITE_OK)
+			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
+		free(sql);
+	}
+	for (i = 0; rc == LEDGER_OK && i + ORDER_GROUP <= n;
+	    i += ORDER_GROUP) {
+		st = l->omulti;
+		sqlite3_reset(st);
+		for (j = 0; j < ORDER_GROUP; j++)
+			bind_order_at(st, (int)(19 * j), &o[i + j], true,
+			    amounts[j]);
+		if (step_done(l, st) == -1)
+			rc = LEDGER_ERR;
+	}
+	for (; rc == LEDGER_OK && i < n; i++) {
+		st = stmt(l, S_ORDER_INS);
+		bind_order(st, &o[i], true, amounts[0]);
+		if (step_done(l, st) == -1)
+			rc = LEDGER_ERR;
+	}
+	return op_end(l, rc);
 }
 
 int
