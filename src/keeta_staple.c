@@ -85,6 +85,18 @@ staple_check(const struct keeta_staple *st, int64_t now, const char **cause)
 	return 0;
 }
 
+struct block_ref {
+	uint8_t	hash[KEETA_HASH_LEN];
+	size_t	index;
+};
+
+static int
+ref_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct block_ref *)a)->hash,
+	    ((const struct block_ref *)b)->hash, KEETA_HASH_LEN);
+}
+
 /*
  * Arrange blocks and votes the canonical way and check them. Takes
  * ownership of both arrays and their elements (freed on failure).
@@ -95,9 +107,9 @@ staple_assemble(struct keeta_block **blocks, size_t nblocks,
     struct keeta_staple **out, const char **cause)
 {
 	struct keeta_staple	*st;
-	uint8_t			(*h)[KEETA_HASH_LEN] = NULL;
+	struct block_ref	*h = NULL, key, *found;
 	const char		*why = NULL;
-	size_t			 i, j;
+	size_t			 i;
 
 	st = xcalloc(1, sizeof *st);
 	st->votes = votes;
@@ -107,19 +119,24 @@ staple_assemble(struct keeta_block **blocks, size_t nblocks,
 		    "staple without votes";
 		goto fail;
 	}
+	/* Sort (hash, index) pairs once: duplicates are neighbours and the
+	 * vote order is found by binary search, so large staples stay
+	 * O(n log n). */
 	h = xcalloc(nblocks, sizeof *h);
 	for (i = 0; i < nblocks; i++) {
 		if (blocks[i]->nsigs == 0) {
 			why = "staple block is not signed";
 			goto fail;
 		}
-		if (keeta_block_hash(blocks[i], h[i], &why) != 0)
+		if (keeta_block_hash(blocks[i], h[i].hash, &why) != 0)
 			goto fail;
-		for (j = 0; j < i; j++) {
-			if (memcmp(h[i], h[j], KEETA_HASH_LEN) == 0) {
-				why = "staple lists a block twice";
-				goto fail;
-			}
+		h[i].index = i;
+	}
+	qsort(h, nblocks, sizeof *h, ref_cmp);
+	for (i = 1; i < nblocks; i++) {
+		if (memcmp(h[i - 1].hash, h[i].hash, KEETA_HASH_LEN) == 0) {
+			why = "staple lists a block twice";
+			goto fail;
 		}
 	}
 	if (votes[0]->nblocks != nblocks) {
@@ -130,18 +147,15 @@ staple_assemble(struct keeta_block **blocks, size_t nblocks,
 	st->blocks = xcalloc(nblocks, sizeof *st->blocks);
 	st->block_hash = xcalloc(nblocks, sizeof *st->block_hash);
 	for (i = 0; i < nblocks; i++) {
-		for (j = 0; j < nblocks; j++) {
-			if (blocks[j] != NULL && memcmp(h[j],
-			    votes[0]->blocks[i], KEETA_HASH_LEN) == 0)
-				break;
-		}
-		if (j == nblocks) {
+		memcpy(key.hash, votes[0]->blocks[i], KEETA_HASH_LEN);
+		found = bsearch(&key, h, nblocks, sizeof *h, ref_cmp);
+		if (found == NULL || blocks[found->index] == NULL) {
 			why = "a voted block is missing from the staple";
 			goto fail;
 		}
-		st->blocks[i] = blocks[j];
-		blocks[j] = NULL;
-		memcpy(st->block_hash[i], h[j], KEETA_HASH_LEN);
+		st->blocks[i] = blocks[found->index];
+		blocks[found->index] = NULL;
+		memcpy(st->block_hash[i], found->hash, KEETA_HASH_LEN);
 		st->nblocks = i + 1;
 	}
 	free(h);

@@ -341,7 +341,7 @@ keeta_vote_build(const struct keeta_account *issuer,
 	if (vote_alg_oid(keeta_account_type(issuer)) == NULL)
 		FAIL("vote issuer cannot sign");
 	if (nblocks == 0 || nblocks > KEETA_VOTE_MAX_BLOCKS)
-		FAIL("vote needs 1 to 1024 block hashes");
+		FAIL("vote needs 1 to 65536 block hashes");
 	if (valid_from > valid_to)
 		FAIL("vote validity ends before it starts");
 	if (fee != NULL && fee->has_token &&

@@ -33,8 +33,9 @@
 #define KEETA_VOTE_PERMANENT_MS	((int64_t)100 * 365 * 86400 * 1000)
 /* Temporary votes last five minutes in the node code. */
 #define KEETA_VOTE_TEMPORARY_MS	((int64_t)5 * 60 * 1000)
-/* Limit on block hashes in one vote (a bound for the decoder). */
-#define KEETA_VOTE_MAX_BLOCKS	1024
+/* Limit on block hashes in one vote: a bound for the decoder, far above
+ * what a staple of KEETA_STAPLE_MAX_BYTES can carry in practice. */
+#define KEETA_VOTE_MAX_BLOCKS	65536
 
 /* The fees extension. */
 struct keeta_vote_fee {

@@ -656,6 +656,82 @@ START_TEST(test_decode_any)
 }
 END_TEST
 
+/* A staple larger than any vector: 1500 blocks, two votes. */
+START_TEST(test_staple_large)
+{
+	const cJSON		*seeds;
+	struct keeta_account	*alice, *rep, *repk1;
+	struct keeta_block	**b;
+	struct keeta_vote	*v[2];
+	struct keeta_staple	*st, *st2;
+	struct keeta_pubkey	 token;
+	struct keeta_amount	 amt, serial;
+	uint8_t			 seed[KEETA_SEED_LEN], prev[KEETA_HASH_LEN];
+	uint8_t			(*h)[KEETA_HASH_LEN], *z;
+	uint8_t			 h1[KEETA_HASH_LEN], h2[KEETA_HASH_LEN];
+	const char		*cause = NULL;
+	size_t			 i, n = 1500, zlen;
+	int64_t			 now = kv_iso_ms("2025-01-02T03:05:00.000Z");
+
+	memset(seed, 0x33, sizeof seed);
+	alice = keeta_account_from_seed(seed, 0, KEETA_KEY_ED25519, &cause);
+	seeds = cJSON_GetObjectItemCaseSensitive(votes, "accountSeeds");
+	rep = kv_account(cJSON_GetObjectItemCaseSensitive(seeds, "rep"));
+	repk1 = kv_account(cJSON_GetObjectItemCaseSensitive(seeds, "repK1"));
+	keeta_base_token(0x54455354, &token);
+	keeta_amount_from_u128(&amt, 1);
+	b = xcalloc(n, sizeof *b);
+	h = xcalloc(n, sizeof *h);
+	keeta_opening_hash(keeta_account_pubkey(alice), prev);
+	for (i = 0; i < n; i++) {
+		b[i] = keeta_block_new(1, 0x54455354,
+		    keeta_account_pubkey(alice), prev, now);
+		keeta_block_add_send(b[i], keeta_account_pubkey(rep), &amt,
+		    &token, NULL, NULL);
+		ck_assert_int_eq(keeta_block_sign(b[i], &alice, 1, &cause), 0);
+		ck_assert_int_eq(keeta_block_hash(b[i], h[i], NULL), 0);
+		memcpy(prev, h[i], KEETA_HASH_LEN);
+	}
+	keeta_amount_from_u128(&serial, 1);
+	ck_assert_int_eq(keeta_vote_build(rep, &serial, now, now + 300000,
+	    (const uint8_t (*)[KEETA_HASH_LEN])h, n, NULL, &v[0], &cause), 0);
+	ck_assert_int_eq(keeta_vote_build(repk1, &serial, now, now + 300000,
+	    (const uint8_t (*)[KEETA_HASH_LEN])h, n, NULL, &v[1], &cause), 0);
+	/* Blocks handed over in reverse order. */
+	for (i = 0; i < n / 2; i++) {
+		struct keeta_block	*t = b[i];
+
+		b[i] = b[n - 1 - i];
+		b[n - 1 - i] = t;
+	}
+	ck_assert_msg(keeta_staple_new(b, n, v, 2, now, &st, &cause) == 0, "%s",
+	    cause);
+	ck_assert(memcmp(st->block_hash[0], h[0], KEETA_HASH_LEN) == 0);
+	ck_assert(memcmp(st->block_hash[n - 1], h[n - 1], KEETA_HASH_LEN) == 0);
+	z = keeta_staple_compress(st, &zlen);
+	ck_assert_int_eq(keeta_staple_decode(z, zlen, now + 1000, 0, &st2,
+	    &cause), 0);
+	keeta_staple_hash(st, h1);
+	keeta_staple_hash(st2, h2);
+	ck_assert(memcmp(h1, h2, sizeof h1) == 0);
+	keeta_staple_blocks_hash(st2, h2);
+	keeta_vote_blocks_hash(v[0], h1);
+	ck_assert(memcmp(h1, h2, sizeof h1) == 0);
+	keeta_staple_free(st2);
+	keeta_staple_free(st);
+	free(z);
+	for (i = 0; i < n; i++)
+		keeta_block_free(b[i]);
+	free(b);
+	free(h);
+	keeta_vote_free(v[0]);
+	keeta_vote_free(v[1]);
+	keeta_account_free(alice);
+	keeta_account_free(rep);
+	keeta_account_free(repk1);
+}
+END_TEST
+
 static Suite *
 vote_suite(void)
 {
@@ -675,6 +751,7 @@ vote_suite(void)
 	tcase_add_test(tc, test_staple_build_and_rules);
 	tcase_add_test(tc, test_staple_noncanonical);
 	tcase_add_test(tc, test_decode_any);
+	tcase_add_test(tc, test_staple_large);
 	suite_add_tcase(s, tc);
 	return s;
 }
