@@ -14,7 +14,8 @@
  *           post=1 stp=taker|maker|both cid= exp= maxq= slip=
  *   cancel  t= u= id=        cancelcid t= u= cid=     cancelall t= u=
  *   amend   t= u= id= px= qty=          expire t=      status s=STATUS
- *   fees    maker= taker=       limits  max_orders= max_levels= per_user=
+ *   restore (as place) left=    fees maker= taker=
+ *   limits  max_orders= max_levels= per_user=
  *   depth   user u=
  * With KDEX_BOOK_REGEN=1 the runner writes FILE.out with the events it saw
  * instead of comparing (for writing new scenarios; review before use).
@@ -275,7 +276,7 @@ run_cmd(struct book **bp, struct market *m, struct out *o, char *verb,
 		return;
 	}
 	ck_assert_msg(b != NULL, "command before market");
-	if (strcmp(verb, "place") == 0) {
+	if (strcmp(verb, "place") == 0 || strcmp(verb, "restore") == 0) {
 		memset(&p, 0, sizeof p);
 		p.id = argu(a, "id", 0);
 		p.user = argu(a, "u", 0);
@@ -294,7 +295,13 @@ run_cmd(struct book **bp, struct market *m, struct out *o, char *verb,
 		p.expire_at = argu(a, "exp", 0);
 		p.max_quote = argu(a, "maxq", 0);
 		p.slippage_bps = (uint32_t)argu(a, "slip", 0);
-		r = book_place(b, t, &p);
+		if (*verb == 'r') {
+			/* No events: say what happened. */
+			r = book_restore(b, &p, argu(a, "left", p.qty));
+			out_add(o, "= restore %s", book_reject_name(r));
+			r = BOOK_OK;
+		} else
+			r = book_place(b, t, &p);
 	} else if (strcmp(verb, "cancel") == 0)
 		r = book_cancel(b, t, argu(a, "u", 0), argu(a, "id", 0));
 	else if (strcmp(verb, "cancelcid") == 0)
