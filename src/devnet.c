@@ -1634,38 +1634,30 @@ devnet_free(struct devnet *d)
 	free(d);
 }
 
-/* Tokens: the stored list on restart, else create the configured ones. */
+/* A token name as SET_INFO accepts it: 1 to 50 of A-Z and _. */
 static int
-setup_tokens(struct devnet *d, const struct devnet_config *cfg,
-    int fresh, int64_t now, char **cause)
+token_name_ok(const char *name)
 {
-	char	 key[32], *v;
-	size_t	 i;
+	size_t	n = strlen(name);
 
-	if (fresh) {
-		for (i = 0; i < cfg->ntokens; i++) {
-			d->tokens = xreallocarray(d->tokens, d->ntokens + 1,
-			    sizeof *d->tokens);
-			d->tokens[d->ntokens].name = xstrdup(
-			    cfg->tokens[i].name);
-			d->tokens[d->ntokens].decimals =
-			    cfg->tokens[i].decimals;
-			genesis_token(d, &d->tokens[d->ntokens], now);
-			keeta_address_encode(&d->tokens[d->ntokens].pk,
-			    d->tokens[d->ntokens].addr);
-			snprintf(key, sizeof key, "token.%zu", d->ntokens);
-			xasprintf(&v, "%s:%u:%s", d->tokens[d->ntokens].name,
-			    d->tokens[d->ntokens].decimals,
-			    d->tokens[d->ntokens].addr);
-			devnet_ledger_meta_set(d->ledger, key, v);
-			free(v);
-			d->ntokens++;
-		}
-		return (0);
-	}
+	return (n > 0 && n <= KEETA_NAME_MAX &&
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == n);
+}
+
+/*
+ * Tokens: those stored by earlier runs (meta token.N = NAME:DEC:ADDRESS),
+ * then every configured token not among them, created now, so a restart
+ * with one more token adds it.
+ */
+static int
+setup_tokens(struct devnet *d, const struct devnet_config *cfg, int64_t now,
+    char **cause)
+{
+	char			 key[32], *v, *c1, *c2;
+	size_t			 i, j;
+	struct devnet_tok	*t;
+
 	for (i = 0;; i++) {
-		char	*c1, *c2;
-
 		snprintf(key, sizeof key, "token.%zu", i);
 		if ((v = devnet_ledger_meta_get(d->ledger, key)) == NULL)
 			break;
@@ -1679,20 +1671,44 @@ setup_tokens(struct devnet *d, const struct devnet_config *cfg,
 		*c1 = *c2 = '\0';
 		d->tokens = xreallocarray(d->tokens, d->ntokens + 1,
 		    sizeof *d->tokens);
-		d->tokens[d->ntokens].name = xstrdup(v);
-		d->tokens[d->ntokens].decimals = (unsigned int)strtoul(c1 + 1,
-		    NULL, 10);
-		snprintf(d->tokens[d->ntokens].addr, KEETA_ADDRESS_MAX, "%s",
-		    c2 + 1);
-		if (keeta_address_decode(c2 + 1, &d->tokens[d->ntokens].pk,
-		    NULL) != 0) {
-			free(d->tokens[d->ntokens].name);
+		t = &d->tokens[d->ntokens];
+		if (keeta_address_decode(c2 + 1, &t->pk, NULL) != 0) {
 			free(v);
 			xasprintf(cause, "bad stored token %s", key);
 			return (-1);
 		}
+		t->name = xstrdup(v);
+		t->decimals = (unsigned int)strtoul(c1 + 1, NULL, 10);
+		snprintf(t->addr, KEETA_ADDRESS_MAX, "%s", c2 + 1);
 		d->ntokens++;
 		free(v);
+	}
+	for (i = 0; i < cfg->ntokens; i++) {
+		if (!token_name_ok(cfg->tokens[i].name) ||
+		    cfg->tokens[i].decimals > 40) {
+			xasprintf(cause, "invalid token '%s:%u' (name: A-Z and _, "
+			    "decimals: 0 to 40)", cfg->tokens[i].name,
+			    cfg->tokens[i].decimals);
+			return (-1);
+		}
+		for (j = 0; j < d->ntokens; j++) {
+			if (strcmp(d->tokens[j].name, cfg->tokens[i].name) == 0)
+				break;
+		}
+		if (j < d->ntokens)
+			continue;
+		d->tokens = xreallocarray(d->tokens, d->ntokens + 1,
+		    sizeof *d->tokens);
+		t = &d->tokens[d->ntokens];
+		t->name = xstrdup(cfg->tokens[i].name);
+		t->decimals = cfg->tokens[i].decimals;
+		genesis_token(d, t, now);
+		keeta_address_encode(&t->pk, t->addr);
+		snprintf(key, sizeof key, "token.%zu", d->ntokens);
+		xasprintf(&v, "%s:%u:%s", t->name, t->decimals, t->addr);
+		devnet_ledger_meta_set(d->ledger, key, v);
+		free(v);
+		d->ntokens++;
 	}
 	return (0);
 }
@@ -1777,7 +1793,7 @@ devnet_start(const struct devnet_config *cfg, char **cause)
 	if (cfg->genesis == DEVNET_GENESIS_FAUCET && fresh)
 		genesis_faucet(d, now);
 	if (cfg->genesis == DEVNET_GENESIS_FAUCET &&
-	    setup_tokens(d, cfg, fresh, now, cause) != 0)
+	    setup_tokens(d, cfg, now, cause) != 0)
 		goto fail;
 
 	host = cfg->host != NULL ? cfg->host : "127.0.0.1";
