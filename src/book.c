@@ -1601,6 +1601,26 @@ book_check(const struct book *b)
 				    b->u[o->urec].user == o->user);
 				assert((o->expire_at != 0) ==
 				    (o->heap != NIL));
+				/*
+				 * What the order reserves is a function of the
+				 * lots left, linear in them (market.h), and
+				 * cannot overflow.
+				 */
+				{
+					u128	one = 0, all = 0;
+					int	rc1, rc2;
+
+					rc1 = market_reserve(&b->m,
+					    s == BOOK_BUY, o->price, 1, &one);
+					rc2 = market_reserve(&b->m,
+					    s == BOOK_BUY, o->price, o->left,
+					    &all);
+					assert(rc1 == 0 && rc2 == 0);
+					assert(all == one * o->left);
+					(void)rc1;
+					(void)rc2;
+					(void)all;
+				}
 				total += o->left;
 				cnt++;
 				prev = oi;
