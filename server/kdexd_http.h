@@ -125,6 +125,21 @@ void		 kdexd_status_json(struct kdexd *, cJSON *obj);
 int64_t		 kdexd_now_ms(void);
 
 /*
+ * Run an exchange command now, in a batch of its own (after whatever is
+ * queued), through the server's batch path, so that WebSocket subscribers
+ * see its events with no sequence gap. fn (may be NULL) is called once the
+ * batch is over with its output (NULL when the commit failed) and the tag
+ * of cmd's result, before the events are published; out is valid only
+ * during the call. Returns 0, or -1 when the engine queue is full.
+ */
+struct exchange_cmd;
+struct exchange_out;
+typedef void	 kdexd_batch_fn(const struct exchange_out *out, uint64_t tag,
+		    void *arg);
+int		 kdexd_run_command(struct kdexd *, const struct exchange_cmd *,
+		    kdexd_batch_fn *fn, void *arg);
+
+/*
  * The admin router (kdexd_admin.c). Called for every request on the admin
  * listener once X-Admin-Key has matched <data>/admin.key. Returns 0 when a
  * route matched and resp is filled, -1 when no route matched (the caller

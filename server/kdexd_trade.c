@@ -94,6 +94,9 @@ static struct pend	*pends;
 static size_t		 npends, cappends;
 static uint64_t		 tag_base = 1;
 static int64_t		 last_expire_ms;
+static kdexd_batch_fn	*hook_fn;		/* kdexd_run_command() */
+static void		*hook_arg;
+static uint64_t		 hook_tag;
 static struct ucache	*uc_id[UCACHE_HASH], *uc_addr[UCACHE_HASH];
 
 /* Users touched by a batch, for the private balance and order channels. */
@@ -186,14 +189,43 @@ ucache_free(void)
 	}
 }
 
+static void	tm_add(int64_t, const char *);
+
+/* Markets added at run time (admin API) join the registry here. */
+static void
+tm_sync_cb(const struct ledger_market *lm, void *arg)
+{
+	size_t	i;
+
+	(void)arg;
+	for (i = 0; i < nmarkets; i++)
+		if (markets[i].id == lm->id)
+			return;
+	if (exchange_book(ex, lm->id) != NULL)
+		tm_add(lm->id, lm->pair);
+}
+
+static void
+tm_sync(void)
+{
+	ledger_market_list(srv->ledger, tm_sync_cb, NULL);
+}
+
 static struct tmarket *
 tm_by_pair(const char *pair)
 {
 	size_t	i;
+	int	synced = 0;
 
+again:
 	for (i = 0; i < nmarkets; i++)
 		if (strcmp(markets[i].pair, pair) == 0)
 			return (&markets[i]);
+	if (!synced && strlen(pair) <= MARKET_PAIR_MAX) {
+		synced = 1;
+		tm_sync();
+		goto again;
+	}
 	return (NULL);
 }
 
@@ -655,6 +687,7 @@ route_info_json(struct kdexd *s, cJSON *o)
 		cJSON_AddItemToArray(a, cJSON_CreateString(s->apis[i]));
 	cJSON_AddStringToObject(o, "operator", s->operator_addr);
 	a = cJSON_AddArrayToObject(o, "markets");
+	tm_sync();
 	for (i = 0; i < nmarkets; i++)
 		cJSON_AddItemToArray(a, market_json(&markets[i]));
 }
@@ -682,6 +715,7 @@ trade_markets(struct kdexd_req *req, struct kdexd_resp *resp,
 	(void)a;
 	o = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(o, "markets");
+	tm_sync();
 	for (i = 0; i < nmarkets; i++)
 		cJSON_AddItemToArray(arr, market_json(&markets[i]));
 	kdexd_resp_json(resp, 200, o);
@@ -1981,11 +2015,32 @@ route_run_batch(struct kdexd *s)
 			http_finish(pends[i].hp, &resp);
 			pends[i].hp = NULL;
 		}
+	if (hook_fn != NULL) {
+		hook_fn(r == 0 ? &out : NULL, hook_tag, hook_arg);
+		hook_fn = NULL;
+	}
 	if (r == 0)
 		publish(&out);
 	tag_base += npends;
 	npends = 0;
 	s->stats.batch_us_total += (uint64_t)(kdexd_now_us() - t0);
+}
+
+int
+kdexd_run_command(struct kdexd *s, const struct exchange_cmd *cmd,
+    kdexd_batch_fn *fn, void *arg)
+{
+	struct exchange_cmd	c = *cmd;
+
+	if (route_batch_pending())
+		route_run_batch(s);
+	if (submit(&c, NULL, NULL, PEND_NONE) != 0)
+		return (-1);
+	hook_fn = fn;
+	hook_arg = arg;
+	hook_tag = c.tag;
+	route_run_batch(s);
+	return (0);
 }
 
 int
@@ -2190,9 +2245,9 @@ route_init(struct kdexd *s, char **cause)
 {
 	struct ledger_options	 lo;
 	struct market_config	 cfg;
-	struct tmarket		*tm;
 	char			*path;
-	size_t			 i, j;
+	size_t			 i;
+	int64_t			 id;
 
 	srv = s;
 	memset(&lo, 0, sizeof lo);
@@ -2207,21 +2262,39 @@ route_init(struct kdexd *s, char **cause)
 	for (i = 0; i < s->conf.nmarkets; i++) {
 		if (conf_market(&s->conf.markets[i], &cfg, cause) != 0)
 			return (-1);
-		tm = &markets[nmarkets];
-		memset(tm, 0, sizeof *tm);
-		if (exchange_market_add(ex, &cfg, &tm->id, cause) != 0)
+		if (exchange_market_add(ex, &cfg, &id, cause) != 0)
 			return (-1);
-		snprintf(tm->pair, sizeof tm->pair, "%s",
-		    s->conf.markets[i].pair);
-		tm->candles = xreallocarray(NULL, CANDLE_SLOTS,
-		    sizeof *tm->candles);
-		for (j = 0; j < CANDLE_SLOTS; j++)
-			tm->candles[j].minute = -1;
-		nmarkets++;
-		rebuild_market_data(tm);
-		tm->ticker_dirty = 0;
+		tm_add(id, s->conf.markets[i].pair);
 	}
+	/* And those the admin API added earlier. */
+	tm_sync();
 	return (0);
+}
+
+static void
+tm_add(int64_t id, const char *pair)
+{
+	struct tmarket	*tm;
+	size_t		 j;
+
+	for (j = 0; j < nmarkets; j++)
+		if (markets[j].id == id)
+			return;
+	if (nmarkets == KDEXD_MARKETS_MAX) {
+		log_info("market %s: more than %d markets", pair,
+		    KDEXD_MARKETS_MAX);
+		return;
+	}
+	tm = &markets[nmarkets];
+	memset(tm, 0, sizeof *tm);
+	tm->id = id;
+	snprintf(tm->pair, sizeof tm->pair, "%s", pair);
+	tm->candles = xreallocarray(NULL, CANDLE_SLOTS, sizeof *tm->candles);
+	for (j = 0; j < CANDLE_SLOTS; j++)
+		tm->candles[j].minute = -1;
+	nmarkets++;
+	rebuild_market_data(tm);
+	tm->ticker_dirty = 0;
 }
 
 void

@@ -344,6 +344,21 @@ async function testRateLimit() {
 	const h = await http(srv, 'GET', '/health');
 	eq(h.status, 200, 'health is not rate limited');
 	await L.stopServer(srv);
+
+	// Per user: another user (same IP) is not affected.
+	const srv2 = await L.startServer({ config: 'demo-maker no\nrate-user 2\nburst-user 3\n' });
+	const U = await L.login(srv2, L.newAccount()), V = await L.login(srv2, L.newAccount());
+	limited = null;
+	for (let i = 0; i < 10 && !limited; i++) {
+		const r = await http(srv2, 'GET', '/orders', undefined, U.auth);
+		if (r.status === 429)
+			limited = r;
+	}
+	ok(limited !== null && limited.json.error.code === 'rate_limited' &&
+	    Number(limited.headers.get('retry-after')) >= 1, 'per-user rate limit');
+	const v = await http(srv2, 'GET', '/orders', undefined, V.auth);
+	eq(v.status, 200, 'another user is not limited');
+	await L.stopServer(srv2);
 }
 
 L.main(async () => {
