@@ -81,7 +81,8 @@ market_init(struct market *m, const struct market_config *cfg, char **cause)
 		return market_fail(cause, "bad size or price bounds");
 	if (cfg->limits.max_orders == 0 || cfg->limits.max_levels == 0 ||
 	    cfg->limits.max_orders_per_user == 0 ||
-	    cfg->limits.max_orders > (UINT32_MAX >> 2))
+	    cfg->limits.max_orders > (UINT32_MAX >> 2) ||
+	    cfg->limits.max_levels > (1u << 20))
 		return market_fail(cause, "bad limits");
 	if (cfg->status != MARKET_OPEN && cfg->status != MARKET_HALTED &&
 	    cfg->status != MARKET_CANCEL_ONLY)

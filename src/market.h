@@ -48,7 +48,11 @@ struct market_token {
 	unsigned int	 decimals;	/* <= MONEY_MAX_DECIMALS */
 };
 
-/* Bounds on one book (STYLE.md practice 5); all must be non-zero. */
+/*
+ * Bounds on one book (STYLE.md practice 5); all must be non-zero. The book
+ * allocates for them up front, so they are capped: max_orders at 2^30,
+ * max_levels at 2^20.
+ */
 struct market_limits {
 	uint32_t	 max_orders;		/* resting orders in the book */
 	uint32_t	 max_levels;		/* price levels per side */

@@ -351,6 +351,14 @@ START_TEST(test_market_init)
 	ck_assert_int_eq(market_init(&m, &c, &cause), -1);
 	free(cause);
 	usdc_market(&c);
+	c.limits.max_levels = (1u << 20) + 1;
+	ck_assert_int_eq(market_init(&m, &c, &cause), -1);
+	free(cause);
+	usdc_market(&c);
+	c.limits.max_orders = (1u << 30) + 1;
+	ck_assert_int_eq(market_init(&m, &c, &cause), -1);
+	free(cause);
+	usdc_market(&c);
 	c.base.symbol[0] = '\0';
 	ck_assert_int_eq(market_init(&m, &c, &cause), -1);
 	free(cause);
