@@ -50,7 +50,7 @@ struct market_token {
 
 /*
  * Bounds on one book (STYLE.md practice 5); all must be non-zero. The book
- * allocates for them up front, so they are capped: max_orders at 2^30,
+ * allocates for them up front, so they are capped: max_orders below 2^30,
  * max_levels at 2^20.
  */
 struct market_limits {
