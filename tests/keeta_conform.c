@@ -10,6 +10,10 @@
  *   verify  {address, msg, sig}             -> {valid}
  *   decode  {der}                           -> {ok, der, hash} | {ok, error}
  *   build   {block}                         -> {ok, der, hash} | {ok, error}
+ *   vote    {issuer: {seed, index, algo}, serial (decimal), from, to (ms),
+ *            blocks: [hash hex], fee: null | {amount, payTo, token}}
+ *                                           -> {ok, der, hash} | {ok, error}
+ *   vdecode {der, now (ms)}                 -> {ok, der, hash} | {ok, error}
  * Binary values are hex. A block description ("build") is:
  *   {version, purpose, network (decimal string), subnet (decimal string
  *    or null), idempotent (hex or null), date (ms), previous (hex),
@@ -32,6 +36,7 @@
 #include "keeta_block.h"
 #include "keeta_der.h"
 #include "keeta_perm.h"
+#include "keeta_vote.h"
 #include "util.h"
 
 #define LINE_MAX_BYTES	(8 * 1024 * 1024)
@@ -501,6 +506,96 @@ out:
 	return o;
 }
 
+static cJSON *
+vote_reply(const struct keeta_vote *v)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", 1);
+	add_hex(o, "der", v->der, v->derlen, 0);
+	add_hex(o, "hash", v->hash, sizeof v->hash, 1);
+	return o;
+}
+
+static cJSON *
+do_vote(const cJSON *req)
+{
+	struct keeta_account	*issuer;
+	struct keeta_amount	 serial;
+	struct keeta_vote_fee	 fee;
+	struct keeta_vote	*v = NULL;
+	const cJSON		*bl, *e, *f;
+	uint8_t			(*hashes)[KEETA_HASH_LEN] = NULL;
+	size_t			 n, i = 0;
+	double			 from, to;
+	const char		*cause = "bad vote description";
+	cJSON			*o;
+
+	if ((issuer = jaccount(cJSON_GetObjectItemCaseSensitive(req,
+	    "issuer"))) == NULL)
+		return fail("bad issuer");
+	bl = cJSON_GetObjectItemCaseSensitive(req, "blocks");
+	n = (size_t)cJSON_GetArraySize(bl);
+	hashes = xcalloc(n + 1, sizeof *hashes);
+	if (jamount(req, "serial", &serial) != 0 ||
+	    jint(req, "from", &from) != 0 || jint(req, "to", &to) != 0)
+		goto out;
+	cJSON_ArrayForEach(e, bl) {
+		if (!cJSON_IsString(e) || strlen(e->valuestring) != 64 ||
+		    keeta_hex_decode(e->valuestring, 64, hashes[i++],
+		    KEETA_HASH_LEN) != KEETA_HASH_LEN)
+			goto out;
+	}
+	memset(&fee, 0, sizeof fee);
+	f = cJSON_GetObjectItemCaseSensitive(req, "fee");
+	if (cJSON_IsObject(f)) {
+		if (jamount(f, "amount", &fee.amount) != 0)
+			goto out;
+		if (jstr(f, "payTo") != NULL) {
+			if (jpk(f, "payTo", &fee.pay_to) != 0)
+				goto out;
+			fee.has_pay_to = 1;
+		}
+		if (jstr(f, "token") != NULL) {
+			if (jpk(f, "token", &fee.token) != 0)
+				goto out;
+			fee.has_token = 1;
+		}
+	}
+	if (keeta_vote_build(issuer, &serial, (int64_t)from, (int64_t)to,
+	    (const uint8_t (*)[KEETA_HASH_LEN])hashes, n,
+	    cJSON_IsObject(f) ? &fee : NULL, &v, &cause) != 0)
+		v = NULL;
+out:
+	o = v != NULL ? vote_reply(v) : fail(cause);
+	keeta_vote_free(v);
+	free(hashes);
+	keeta_account_free(issuer);
+	return o;
+}
+
+static cJSON *
+do_vdecode(const cJSON *req)
+{
+	struct keeta_vote	*v;
+	uint8_t			*der;
+	size_t			 n;
+	double			 now;
+	const char		*cause = NULL;
+	cJSON			*o;
+
+	if (jint(req, "now", &now) != 0 || (der = jhex(req, "der", &n)) == NULL)
+		return fail("bad der");
+	if (keeta_vote_decode(der, n, (int64_t)now, 0, &v, &cause) != 0) {
+		free(der);
+		return fail(cause);
+	}
+	free(der);
+	o = vote_reply(v);
+	keeta_vote_free(v);
+	return o;
+}
+
 int
 main(void)
 {
@@ -527,6 +622,10 @@ main(void)
 			rep = do_decode(req);
 		else if (strcmp(op, "build") == 0)
 			rep = do_build(req);
+		else if (strcmp(op, "vote") == 0)
+			rep = do_vote(req);
+		else if (strcmp(op, "vdecode") == 0)
+			rep = do_vdecode(req);
 		else
 			rep = fail("unknown op");
 		cJSON_Delete(req);

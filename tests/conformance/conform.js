@@ -21,6 +21,11 @@
  *             the C bytes (checking the signatures) and re-encodes them
  *             identically; C decodes the SDK bytes (checking signatures)
  *             and re-encodes them identically.
+ *   votes     (CASES / 4) random votes over blocks sealed above, temporary
+ *             (with or without a fee) or permanent, issued by random keys
+ *             with random serials: same hash and bytes (Ed25519 and
+ *             secp256k1; P-256 votes are parsed by the other side), and
+ *             each side parses the other's vote.
  * Exit status 0 when every case agrees, 1 on any mismatch.
  */
 'use strict';
@@ -29,7 +34,7 @@ const { spawn } = require('child_process');
 const readline = require('readline');
 
 const KeetaNet = require('@keetanetwork/keetanet-client');
-const { Account, Block, Permissions } = KeetaNet.lib;
+const { Account, Block, Permissions, Vote } = KeetaNet.lib;
 const ALG = Account.AccountKeyAlgorithm;
 const OP = Block.OperationType;
 
@@ -127,7 +132,7 @@ function call(req) {
 }
 
 let mismatches = 0;
-const counts = { acct: 0, msg: 0, block: 0, blockOps: {}, v1: 0, v2: 0,
+const counts = { acct: 0, msg: 0, vote: 0, block: 0, blockOps: {}, v1: 0, v2: 0,
 	sdkRejected: 0, p256: 0, multisig: 0 };
 function mismatch(what, detail) {
 	mismatches++;
@@ -458,6 +463,9 @@ function blockCase() {
 		}
 		counts.block++;
 		counts[desc.version === 1 ? 'v1' : 'v2']++;
+		if (sealed.length < 64) {
+			sealed.push(sdkBlock);
+		}
 		for (const c of cops) {
 			counts.blockOps[c.type] = (counts.blockOps[c.type] || 0) + 1;
 		}
@@ -499,6 +507,72 @@ function blockCase() {
 	});
 }
 
+/* Blocks sealed by the SDK in the block phase, for the votes. */
+const sealed = [];
+
+function voteCase() {
+	const issuer = pick(pool);
+	const nb = Math.min(1 + rint(4), sealed.length);
+	const idx = new Set();
+	while (idx.size < nb) {
+		idx.add(rint(sealed.length));
+	}
+	const blocks = [...idx].map((i) => sealed[i]);
+	const serial = chance(0.5) ? BigInt(1 + rint(100000)) : rbig(1 + rint(100)) + 1n;
+	const from = Date.UTC(2000 + rint(100), rint(12), 1 + rint(28), rint(24), rint(60), rint(60));
+	const permanent = chance(0.3);
+	const to = permanent ?
+	    Date.UTC(new Date(from).getUTCFullYear() + 1001, 0, 31, 0, 0, 0, 0) :
+	    from + 5 * 60 * 1000;
+	let fee = null, cfee = null;
+	if (!permanent && chance(0.5)) {
+		const amount = ramount();
+		fee = { amount };
+		cfee = { amount: amount.toString() };
+		if (chance(0.5)) {
+			const p = pick(pool);
+			fee.payTo = p.acct;
+			cfee.payTo = p.pkt;
+		}
+		if (chance(0.5)) {
+			const t = wrap(pick(pool).acct.generateIdentifier(ALG.TOKEN, hex(rbytes(32)), 0));
+			fee.token = t.acct;
+			cfee.token = t.pkt;
+		}
+	}
+	const now = from + 1000;
+	return (async () => {
+		counts.vote++;
+		const builder = new Vote.Builder(issuer.acct, blocks, fee ? { fee } : undefined);
+		const vote = await builder.seal(serial, new Date(to), new Date(from), { now: new Date(now) });
+		const bytes = hex(vote.toBytes());
+		const sdkHash = vote.hash.toString().toUpperCase();
+		const c = await call({ op: 'vote', issuer: issuer.key, serial: serial.toString(), from, to,
+			blocks: blocks.map((b) => b.hash.toString()), fee: cfee });
+		if (!c.ok) {
+			mismatch('C refused a vote the SDK seals', `${c.error}; ${bytes}`);
+		} else {
+			if (issuer.key.algo !== ALG.ECDSA_SECP256R1 && (c.der !== bytes || c.hash !== sdkHash)) {
+				mismatch('vote bytes', `C ${c.der}\n  SDK ${bytes}`);
+			}
+			try {
+				const parsed = new Vote(Buffer.from(c.der, 'hex'), { now: new Date(now) });
+				if (hex(parsed.toBytes()) !== c.der || parsed.hash.toString().toUpperCase() !== c.hash) {
+					mismatch('SDK re-encoding of C vote', c.der);
+				}
+			} catch (e) {
+				mismatch('SDK refuses the C vote', `${e.message}; ${c.der}`);
+			}
+		}
+		const d = await call({ op: 'vdecode', der: bytes, now });
+		if (!d.ok) {
+			mismatch('C refuses the SDK vote', `${d.error}; ${bytes}`);
+		} else if (d.der !== bytes || d.hash !== sdkHash) {
+			mismatch('C decoding of SDK vote', `${d.hash} vs ${sdkHash}`);
+		}
+	});
+}
+
 async function main() {
 	const t0 = Date.now();
 	for (let i = 0; i < 48; i++) {
@@ -518,11 +592,20 @@ async function main() {
 		await blockCase()();
 		extra++;
 	}
+	const VOTES = sealed.length > 0 ? Math.ceil(CASES / 4) : 0;
+	for (let i = 0; i < VOTES; i += BATCH) {
+		const tasks = [];
+		for (let j = i; j < Math.min(VOTES, i + BATCH); j++) {
+			tasks.push(voteCase());
+		}
+		await Promise.all(tasks.map((t) => t()));
+	}
 	child.stdin.end();
 	const secs = ((Date.now() - t0) / 1000).toFixed(1);
 	const opNames = Object.fromEntries(Object.entries(counts.blockOps).map(
 	    ([k, v]) => [Object.keys(OP).find((n) => OP[n] === Number(k)) || k, v]));
 	console.log(`conform: seed ${SEED}: ${counts.acct} accounts, ${counts.msg} messages, ` +
+	    `${counts.vote} votes, ` +
 	    `${counts.block} blocks (V1 ${counts.v1}, V2 ${counts.v2}, multisig ${counts.multisig}, ` +
 	    `P-256-signed ${counts.p256}, SDK-refused ${counts.sdkRejected}) in ${secs} s`);
 	console.log(`conform: operations ${JSON.stringify(opNames)}`);
