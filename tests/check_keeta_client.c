@@ -8,6 +8,10 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,6 +514,63 @@ START_TEST(test_restart)
 }
 END_TEST
 
+/* A listener that never answers: the client's timeout is the bound. */
+START_TEST(test_timeouts)
+{
+	struct devnet			*d = start(NULL, NULL);
+	struct keeta_client		*c;
+	struct keeta_client_options	 o = { 300, 1, 10, 1 };
+	struct keeta_client_error	 err;
+	struct keeta_amount		 v;
+	struct keeta_pubkey		 tok = addr_pk(devnet_token_address(d,
+					    0));
+	struct keeta_pubkey		 f = addr_pk(devnet_faucet_address(d));
+	struct sockaddr_in		 sin;
+	socklen_t			 sl = sizeof sin;
+	int				 fd;
+	char				*hung;
+	const char			*urls[3];
+	struct timespec			 t0, t1;
+	double				 el;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	xasprintf(&hung, "http://127.0.0.1:%d/api", ntohs(sin.sin_port));
+
+	urls[0] = hung;
+	c = keeta_client_new(urls, 1, 0, &o);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(keeta_client_balance(c, &f, &tok, &v, &err), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_str_eq(err.code, "CLIENT_TRANSPORT");
+	el = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* Two attempts of 300 ms and one backoff, not the default 10 s. */
+	ck_assert(el >= 0.55 && el < 3.0);
+	keeta_client_free(c);
+
+	/* Reads go to any representative: a dead one and a hung one first. */
+	urls[0] = "http://127.0.0.1:1/api";
+	urls[1] = hung;
+	urls[2] = devnet_api_url(d);
+	c = keeta_client_new(urls, 3, 0, &o);
+	ck_assert_msg(keeta_client_balance(c, &f, &tok, &v, &err) == 0, "%s",
+	    err.code);
+	ck_assert_uint_gt(v.len, 0);
+	keeta_client_free(c);
+
+	close(fd);
+	free(hung);
+	devnet_stop(d);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -520,6 +581,7 @@ suite(void)
 	tcase_add_test(tc, test_flow);
 	tcase_add_test(tc, test_conflicts);
 	tcase_add_test(tc, test_restart);
+	tcase_add_test(tc, test_timeouts);
 	suite_add_tcase(s, tc);
 	return (s);
 }
