@@ -295,8 +295,9 @@ int	keeta_block_add_receive(struct keeta_block *,
 	    const struct keeta_pubkey *forward, const char **cause);
 /*
  * ADD: cert is the certificate DER and intermediates the list (n may be
- * 0, encoded as NULL). SUBTRACT: cert is the 32-byte certificate hash and
- * intermediates must be NULL with n 0.
+ * 0, encoded as NULL); validation wants an X.509 v3 certificate whose
+ * subject key is the block account. SUBTRACT: cert is the 32-byte
+ * certificate hash and intermediates must be NULL with n 0.
  */
 int	keeta_block_add_manage_certificate(struct keeta_block *,
 	    enum keeta_adjust, const uint8_t *cert, size_t certlen,
@@ -304,10 +305,12 @@ int	keeta_block_add_manage_certificate(struct keeta_block *,
 	    const char **cause);
 
 /*
- * Static validity (sections 6.3 and 7; the rules a node checks without
- * its ledger): header fields, signer forms, operation fields and
- * per-operation rules against the block account, identifier derivation,
- * permission tables. Called by encode, sign and decode.
+ * Static validity, as the SDK's Block constructor and operation
+ * validate() (sections 6.3 and 7; the rules a node checks without its
+ * ledger): header fields, signer forms and multisig trees, operation
+ * fields and per-operation rules against the block account, identifier
+ * derivation, permission groups (table 8.1), supply limit, duplicates.
+ * Called by encode, sign and decode.
  */
 int	keeta_block_validate(const struct keeta_block *, const char **cause);
 
