@@ -952,6 +952,116 @@ do_withdraw(struct exchange *ex, const struct exchange_cmd *c,
 	}
 }
 
+static int
+cmp_xorder_id(const void *a, const void *b)
+{
+	const struct xorder	*x = *(struct xorder * const *)a;
+	const struct xorder	*y = *(struct xorder * const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * New fee rates: store them, rebuild the market's book with them (same
+ * orders, same time priority, sequence numbers go on), then make every
+ * resting buy hold what the new rates need.
+ */
+static void
+do_set_fees(struct exchange *ex, const struct exchange_cmd *c,
+    struct exchange_result *r)
+{
+	struct xmarket		*x;
+	struct market_config	 cfg;
+	struct market		 m;
+	struct book		*nb;
+	struct book_place	 p;
+	struct xorder		**v = NULL, *o;
+	struct ledger_balance	 b;
+	char			*why = NULL, ref[32];
+	size_t			 n = 0, i;
+	uint32_t		 j;
+	u128			 nd;
+
+	if ((x = mfind(ex, c->market)) == NULL) {
+		r->reject = EXCHANGE_REJ_UNKNOWN_MARKET;
+		return;
+	}
+	cfg = x->m.cfg;
+	cfg.maker_fee_ppm = c->maker_fee_ppm;
+	cfg.taker_fee_ppm = c->taker_fee_ppm;
+	if (market_init(&m, &cfg, &why) == -1) {
+		free(why);
+		r->reject = EXCHANGE_REJ_BAD_REQUEST;
+		return;
+	}
+	if (ledger_market_set_fees(ex->l, x->id, c->maker_fee_ppm,
+	    c->taker_fee_ppm) != LEDGER_OK) {
+		ex->err = 1;
+		r->reject = EXCHANGE_REJ_INTERNAL;
+		return;
+	}
+	for (j = 0; j < ex->npool; j++) {
+		o = &ex->pool[j];
+		if (o->live && o->mk == x->idx) {
+			v = xreallocarray(v, n + 1, sizeof *v);
+			v[n++] = o;
+		}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_xorder_id);
+	nb = book_create(&m, book_seq(x->book) + 1, sink, x);
+	for (i = 0; i < n; i++) {
+		o = v[i];
+		memset(&p, 0, sizeof p);
+		p.id = (uint64_t)o->id;
+		p.user = (uint64_t)o->user;
+		p.client_id = o->client_id;
+		p.side = (enum book_side)o->side;
+		p.type = BOOK_LIMIT;
+		p.tif = (enum book_tif)o->tif;
+		p.post_only = o->post_only != 0;
+		p.stp = (enum book_stp)o->stp;
+		p.price = o->price;
+		p.qty = o->qty;
+		p.expire_at = (uint64_t)o->expire_at;
+		if (book_restore(nb, &p, o->qty - o->filled) != BOOK_OK)
+			fatalx("exchange: order %" PRId64 " does not fit the "
+			    "rebuilt book", o->id);
+	}
+	book_free(x->book);
+	x->book = nb;
+	x->m = m;
+	for (i = 0; i < n; i++) {
+		o = v[i];
+		if (o->side != BOOK_BUY || !o->live)
+			continue;
+		nd = need(x, o, o->qty - o->filled);
+		if (nd <= o->reserved) {
+			normalize(ex, o);
+			continue;
+		}
+		if (ledger_balance_get(ex->l, o->user, o->reserve_token, &b) !=
+		    LEDGER_OK) {
+			ex->err = 1;
+			break;
+		}
+		if (b.available >= nd - o->reserved) {
+			oref(ref, sizeof ref, "order", o->id);
+			ledger_fail(ex, ledger_reserve(ex->l, o->user,
+			    o->reserve_token, nd - o->reserved,
+			    LEDGER_CAUSE_RESERVATION, ref));
+			o->reserved = nd;
+			omark(ex, o);
+			continue;
+		}
+		/* Cannot cover the new fee: the order goes. */
+		book_cancel(x->book, ex->ts, BOOK_ANY_USER, (uint64_t)o->id);
+		apply_events(ex);
+		r->ncancelled++;
+	}
+	free(v);
+}
+
 static void
 run_one(struct exchange *ex, const struct exchange_cmd *c)
 {
@@ -984,6 +1094,9 @@ run_one(struct exchange *ex, const struct exchange_cmd *c)
 		break;
 	case EXCHANGE_WITHDRAW:
 		do_withdraw(ex, c, r);
+		break;
+	case EXCHANGE_SET_FEES:
+		do_set_fees(ex, c, r);
 		break;
 	default:
 		r->reject = EXCHANGE_REJ_BAD_REQUEST;

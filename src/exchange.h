@@ -46,6 +46,7 @@ enum exchange_cmd_type {
 	EXCHANGE_EXPIRE,	/* GTD sweep of every market */
 	EXCHANGE_DEPOSIT,	/* credit an on-chain deposit (idempotent) */
 	EXCHANGE_WITHDRAW,	/* reserve and queue a withdrawal */
+	EXCHANGE_SET_FEES,	/* new maker/taker rates for a market */
 };
 
 /* Why a command was refused; EXCHANGE_OK when it was carried out. */
@@ -89,6 +90,13 @@ struct exchange_cmd {
 	int			 op_index;		/* DEPOSIT */
 	char			 to[LEDGER_ADDR_MAX];	/* WITHDRAW */
 	bool			 needs_approval;	/* WITHDRAW */
+	/*
+	 * SET_FEES: from the next fill on.  Resting buys are re-reserved at
+	 * the new rates; one whose owner cannot cover a higher fee is
+	 * cancelled (its events are in the result).
+	 */
+	int32_t			 maker_fee_ppm;
+	int32_t			 taker_fee_ppm;
 };
 
 /* One book event of the batch, with what the caller needs to publish it. */

@@ -588,6 +588,85 @@ START_TEST(test_deposit_withdraw_commands)
 }
 END_TEST
 
+START_TEST(test_set_fees)
+{
+	struct fx		f;
+	struct exchange_cmd	c;
+	struct exchange_result	r;
+	struct ledger_order	o;
+	struct ledger_market	lm;
+	int64_t			poor, pid, bid, bid2;
+
+	fx_setup(&f, 0, 1000);
+	ck_assert_int_eq(ledger_user_add(f.l, "keeta_poor", "", &poor),
+	    LEDGER_OK);
+	/* 10 lots at 1000 at 0.1 %: 10 * (1000 + ceil(1)) = 10010. */
+	deposit(&f, poor, f.quote, 10010);
+	c = limit(&f, poor, BOOK_BUY, 1000, 10);
+	pid = run1(&f, &c).id;
+	bal(&f, poor, f.quote, 0, 10010);
+	/* B: 10 * (999 + ceil(0.999)) = 10000. */
+	c = limit(&f, f.b, BOOK_BUY, 999, 10);
+	bid = run1(&f, &c).id;
+	bal(&f, f.b, f.quote, DEP - 10000, DEP);
+
+	/*
+	 * Taker 0.5 %: poor needs 10 * 1005 = 10050 and is cancelled; B
+	 * needs 10 * (999 + ceil(4.995)) = 10040 and holds 40 more.
+	 */
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_SET_FEES;
+	c.market = f.mkt;
+	c.maker_fee_ppm = 0;
+	c.taker_fee_ppm = 5000;
+	r = run1(&f, &c);
+	ck_assert_int_eq(r.reject, EXCHANGE_OK);
+	ck_assert_uint_eq(r.ncancelled, 1);
+	ck_assert_int_eq(ledger_order_get(f.l, pid, &o), LEDGER_OK);
+	ck_assert_int_eq(o.status, LEDGER_ORDER_CANCELLED);
+	bal(&f, poor, f.quote, 10010, 10010);
+	bal(&f, f.b, f.quote, DEP - 10040, DEP);
+	ck_assert_int_eq(ledger_market_get(f.l, f.mkt, &lm), LEDGER_OK);
+	ck_assert_int_eq(lm.cfg.taker_fee_ppm, 5000);
+
+	/* The next fill pays the new rate: ceil(9990 * 0.005) = 50. */
+	c = limit(&f, f.a, BOOK_SELL, 999, 10);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	bal(&f, f.a, f.quote, DEP + 9940, DEP + 9940);
+	bal(&f, LEDGER_FEE_USER, f.quote, 50, 50);
+	/* B paid 9990 from 10040 held: the 50 came back. */
+	bal(&f, f.b, f.quote, DEP - 9990, DEP - 9990);
+	ck_assert_int_eq(ledger_order_get(f.l, bid, &o), LEDGER_OK);
+	ck_assert_int_eq(o.status, LEDGER_ORDER_FILLED);
+
+	/* Lower again: 10 * (900 + ceil(4.5)) = 9050 becomes 9010. */
+	c = limit(&f, f.b, BOOK_BUY, 900, 10);
+	bid2 = run1(&f, &c).id;
+	bal(&f, f.b, f.quote, DEP - 9990 - 9050, DEP - 9990);
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_SET_FEES;
+	c.market = f.mkt;
+	c.taker_fee_ppm = 1000;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 9990 - 9010, DEP - 9990);
+	/* Bad rates are refused; unknown market too. */
+	c.maker_fee_ppm = -2000;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_BAD_REQUEST);
+	c.maker_fee_ppm = 0;
+	c.market = 77;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_UNKNOWN_MARKET);
+	/* After a restart the book has the new rates and the order. */
+	exchange_close(f.ex);
+	fx_open(&f);
+	ck_assert_int_eq(exchange_market(f.ex, f.mkt)->cfg.taker_fee_ppm,
+	    1000);
+	ck_assert_int_eq(ledger_order_get(f.l, bid2, &o), LEDGER_OK);
+	ck_assert(o.reserved == 9010);
+	assert_checked(f.ex);
+	fx_teardown(&f);
+}
+END_TEST
+
 /*
  * Smaller runs under valgrind (which preloads its vgpreload library) or
  * when KDEX_TEST_SMALL is set: same code paths, fewer iterations.
@@ -708,6 +787,7 @@ exchange_suite(void)
 	tcase_add_test(tc, test_restart_rebuilds);
 	tcase_add_test(tc, test_failed_commit_rolls_back);
 	tcase_add_test(tc, test_deposit_withdraw_commands);
+	tcase_add_test(tc, test_set_fees);
 	tcase_add_test(tc, test_random_conservation);
 	suite_add_tcase(s, tc);
 	return s;
