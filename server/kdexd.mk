@@ -33,3 +33,4 @@ loadtest-run: kdexd contrib/loadgen
 .PHONY: loadtest-run
 dist_man_MANS += man/kdexd.8
 EXTRA_DIST += contrib/openapi.yaml
+EXTRA_DIST += doc/kdexd.md
