@@ -68,6 +68,7 @@ const struct ui_key ui_keys[] = {
 	{ "G/R", "", "wallet tab: grant / revoke the operator (all tokens)",
 	    0 },
 	{ "X", "", "wallet tab: emergency self-withdraw (no kdexd needed)", 0 },
+	{ "w", "", "wallet tab: request a withdrawal from kdexd", 0 },
 	{ "Ctrl-L", "", "redraw the screen", 0 },
 	{ "F1", "", "help", 0 },
 	{ NULL, NULL, NULL, 0 }
@@ -96,6 +97,7 @@ enum ui_mode {
 	MODE_CONFIRM,
 	MODE_PASS,
 	MODE_DEST,	/* destination of a self-withdraw */
+	MODE_WDRAW,	/* withdrawal request through kdexd */
 };
 
 /* What the passphrase prompt is for. */
@@ -121,6 +123,7 @@ enum ui_confirm {
 	CONFIRM_GRANT,
 	CONFIRM_REVOKE,
 	CONFIRM_WITHDRAW,
+	CONFIRM_WDRAW,
 };
 
 struct ui_market {
@@ -212,6 +215,10 @@ struct ui {
 	enum ui_act		 act;
 	char			 dest[KEETA_ADDRESS_MAX];
 	size_t			 destlen;
+
+	/* Withdrawal request form: token, amount, destination. */
+	char			 wd[3][KEETA_ADDRESS_MAX];
+	int			 wdfield;
 
 	/* The wallet tab, from `kdex wallet ...` run as a child. */
 	cJSON			*wperm;		/* wallet permissions --json */
@@ -1450,8 +1457,8 @@ ui_draw_panel(struct ui *u, int y0, int h)
 			ui_put(y + 1, 1, COLS - 2, A_DIM, "no balances");
 		return;
 	case 4:
-		ui_put(y, 1, COLS - 2, A_DIM, "W setup wizard   G grant "
-		    "operator   R revoke operator   X self-withdraw   r reload");
+		ui_put(y, 1, COLS - 2, A_DIM, "W setup wizard  G grant  R "
+		    "revoke  X self-withdraw  w request withdrawal  r reload");
 		n = 1;
 		if (u->wperm != NULL) {
 			const cJSON	*a;
@@ -1709,6 +1716,11 @@ ui_draw_confirm(struct ui *u)
 		ui_put(y + 2, x + 2, w - 4, A_BOLD, "Revoke the operator on "
 		    "every token? (trading stops settling)");
 		break;
+	case CONFIRM_WDRAW:
+		ui_put(y + 2, x + 2, w - 4, A_BOLD, "Ask kdexd to withdraw %s "
+		    "%s to", u->wd[1], u->wd[0]);
+		ui_put(y + 3, x + 2, w - 4, A_NORMAL, "%s?", u->wd[2]);
+		break;
 	case CONFIRM_WITHDRAW:
 		ui_put(y + 1, x + 2, w - 4, A_BOLD, "Send EVERYTHING in the "
 		    "storage account to");
@@ -1750,6 +1762,21 @@ ui_draw_dest(struct ui *u)
 	    "everything in the storage account:");
 	ui_put(y + 2, x + 2, w - 4, A_BOLD, "%s_", u->dest);
 	ui_put(y + 3, x + 2, w - 4, A_DIM, "Enter continue   Esc cancel");
+}
+
+static void
+ui_draw_wdraw(struct ui *u)
+{
+	static const char *const names[] = { "Token", "Amount", "To" };
+	int	h = 7, w = 80, y = (LINES - 7) / 2, x = (COLS - 80) / 2, i;
+
+	ui_box(y, x, h, w, "Request a withdrawal (kdexd)");
+	for (i = 0; i < 3; i++)
+		ui_put(y + 1 + i, x + 2, w - 4, i == u->wdfield ? A_REVERSE :
+		    A_NORMAL, "%-7s %s%s", names[i], u->wd[i],
+		    i == u->wdfield ? "_" : "");
+	ui_put(y + 5, x + 2, w - 4, A_DIM, "Tab field   Enter review   Esc "
+	    "close");
 }
 
 static void
@@ -1796,6 +1823,9 @@ ui_draw(struct ui *u)
 		break;
 	case MODE_DEST:
 		ui_draw_dest(u);
+		break;
+	case MODE_WDRAW:
+		ui_draw_wdraw(u);
 		break;
 	case MODE_MAIN:
 		break;
@@ -1880,6 +1910,26 @@ ui_cancel(struct ui *u, int all)
 		ids = cJSON_GetObjectItemCaseSensitive(ans, "cancelled");
 		ui_msg(u, 0, "cancelled %d order%s", cJSON_GetArraySize(ids),
 		    cJSON_GetArraySize(ids) == 1 ? "" : "s");
+	}
+	cJSON_Delete(body);
+	cJSON_Delete(ans);
+	u->fetch_priv = 1;
+}
+
+static void
+ui_withdraw_request(struct ui *u)
+{
+	cJSON		*body, *ans = NULL;
+	const cJSON	*wd;
+
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "token", u->wd[0]);
+	cJSON_AddStringToObject(body, "amount", u->wd[1]);
+	cJSON_AddStringToObject(body, "to", u->wd[2]);
+	if (ui_post(u, "/withdrawals/request", body, &ans) == 0) {
+		wd = cJSON_GetObjectItemCaseSensitive(ans, "withdrawal");
+		ui_msg(u, 0, "withdrawal %s %s", jstr(wd, "id"),
+		    jstr(wd, "status"));
 	}
 	cJSON_Delete(body);
 	cJSON_Delete(ans);
@@ -1973,6 +2023,16 @@ ui_key_confirm(struct ui *u, int ch)
 {
 	struct ui_preview	pv;
 
+	if (u->confirm == CONFIRM_WDRAW) {
+		if (ch == 'y' || ch == 'Y') {
+			u->mode = MODE_MAIN;
+			ui_withdraw_request(u);
+			return UI_REDRAW | UI_FETCH_PRIV;
+		}
+		if (ch == 'n' || ch == 'N' || ch == 27 || ch == 'q')
+			u->mode = MODE_WDRAW;
+		return UI_REDRAW;
+	}
 	if (u->confirm >= CONFIRM_SETUP) {
 		if (ch == 'y' || ch == 'Y' || (ch == 'r' &&
 		    u->confirm == CONFIRM_WITHDRAW)) {
@@ -2064,6 +2124,51 @@ ui_key_pass(struct ui *u, int ch)
 }
 
 static int
+ui_key_wdraw(struct ui *u, int ch)
+{
+	char	*f = u->wd[u->wdfield];
+	size_t	 len = strlen(f);
+
+	switch (ch) {
+	case 27:
+		u->mode = MODE_MAIN;
+		break;
+	case '\t':
+	case KEY_DOWN:
+		u->wdfield = (u->wdfield + 1) % 3;
+		break;
+	case KEY_UP:
+		u->wdfield = (u->wdfield + 2) % 3;
+		break;
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+		if (len > 0)
+			f[len - 1] = '\0';
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		if (u->wd[0][0] == '\0' || u->wd[1][0] == '\0' ||
+		    u->wd[2][0] == '\0') {
+			ui_msg(u, 1, "token, amount and destination, please");
+			break;
+		}
+		u->confirm = CONFIRM_WDRAW;
+		u->back = MODE_WDRAW;
+		u->mode = MODE_CONFIRM;
+		break;
+	default:
+		if (ch > 32 && ch < 127 && len + 1 < sizeof u->wd[0]) {
+			f[len] = (char)ch;
+			f[len + 1] = '\0';
+		}
+		break;
+	}
+	return UI_REDRAW;
+}
+
+static int
 ui_key_dest(struct ui *u, int ch)
 {
 	struct keeta_pubkey	 pk;
@@ -2125,6 +2230,8 @@ ui_key(struct ui *u, int ch)
 		return ui_key_pass(u, ch);
 	case MODE_DEST:
 		return ui_key_dest(u, ch);
+	case MODE_WDRAW:
+		return ui_key_wdraw(u, ch);
 	case MODE_MAIN:
 		break;
 	}
@@ -2242,6 +2349,16 @@ ui_key(struct ui *u, int ch)
 		u->confirm = ch == 'G' ? CONFIRM_GRANT : CONFIRM_REVOKE;
 		u->back = MODE_MAIN;
 		u->mode = MODE_CONFIRM;
+		break;
+	case 'w':
+		if (!u->logged_in) {
+			ui_msg(u, 1, "log in first: press L");
+			break;
+		}
+		u->tab = 4;
+		memset(u->wd, 0, sizeof u->wd);
+		u->wdfield = 0;
+		u->mode = MODE_WDRAW;
 		break;
 	case 'X':
 		u->tab = 4;
