@@ -34,3 +34,12 @@ loadtest-run: kdexd contrib/loadgen
 dist_man_MANS += man/kdexd.8
 EXTRA_DIST += contrib/openapi.yaml
 EXTRA_DIST += doc/kdexd.md
+
+# Unit test of the config parser (also under valgrind).
+check_PROGRAMS += tests/check_kdexd_conf
+TESTS += tests/check_kdexd_conf
+VALGRIND_TESTS += tests/check_kdexd_conf
+tests_check_kdexd_conf_SOURCES = tests/check_kdexd_conf.c server/kdexd_conf.c
+tests_check_kdexd_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/server
+tests_check_kdexd_conf_CFLAGS = $(TEST_CFLAGS)
+tests_check_kdexd_conf_LDADD = $(TEST_LIBS)
