@@ -37,6 +37,7 @@ struct conn {
 	size_t			 bodylen;
 	int			 too_large;
 	int			 has_body;
+	int			 chunked;
 
 	/* the answer, once known */
 	int			 ready;
@@ -286,6 +287,7 @@ conn_reset(struct conn *c)
 	c->bodylen = 0;
 	c->too_large = 0;
 	c->has_body = 0;
+	c->chunked = 0;
 	c->ready = 0;
 	c->outlen = 0;
 	c->retry_after = 0;
@@ -359,6 +361,14 @@ conn_dispatch(struct conn *c)
 	if (c->too_large) {
 		kdexd_resp_error(&resp, 413, "too_large",
 		    "request body above %d bytes", KDEXD_BODY_MAX);
+		c->close_after = 1;
+		conn_answer(c, &resp);
+		return;
+	}
+	if (c->chunked) {
+		kdexd_resp_error(&resp, 411, "bad_request",
+		    "chunked request bodies are not supported: send "
+		    "Content-Length");
 		c->close_after = 1;
 		conn_answer(c, &resp);
 		return;
@@ -522,7 +532,9 @@ conn_start(struct lws *wsi, struct conn *c, const char *path, int admin)
 			}
 		} else if (lws_hdr_total_length(wsi,
 		    WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-			c->has_body = 1;
+			/* libwebsockets does not hand us chunked bodies. */
+			c->chunked = 1;
+			conn_dispatch(c);
 			return (0);
 		}
 	}

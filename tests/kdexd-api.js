@@ -283,6 +283,19 @@ async function testBadInput(srv, A) {
 	let r = await place(big);
 	eq([r.status, r.json && r.json.error.code], [413, 'too_large'], 'oversized body');
 
+	// A chunked body is refused at once, not waited for.
+	const raw = await new Promise((resolve) => {
+		const sock = require('net').connect(srv.port, '127.0.0.1', () => {
+			sock.write('POST /auth/challenge HTTP/1.1\r\nHost: x\r\n' +
+			    'Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\"\r\n');
+		});
+		let got = '';
+		sock.on('data', (d) => { got += d; });
+		sock.on('close', () => resolve(got));
+		setTimeout(() => { sock.destroy(); resolve(got); }, 5000);
+	});
+	ok(/^HTTP\/1\.1 411/.test(raw) && /bad_request/.test(raw), 'chunked body refused: ' + raw.slice(0, 40));
+
 	r = await http(srv, 'GET', '/markets/NOPE-USDC/book');
 	eq([r.status, r.json.error.code], [404, 'unknown_market'], 'unknown market book');
 	r = await http(srv, 'GET', '/markets/KTA-USDC/book?depth=abc');
