@@ -221,8 +221,12 @@ offline_self_withdraw(const struct kdex_args *args, const char *to_s)
 		kdex_err(0, "cannot write '%s': %s", out, strerror(errno));
 		goto out;
 	}
-	printf("signed %zu send%s%s into %s\n", n, n == 1 ? "" : "s",
-	    revoke ? " and the revoke" : "", out);
+	if (kdex_g.json)
+		printf("{\"signed\":%zu,\"revoke\":%s,\"file\":\"%s\"}\n", n,
+		    revoke ? "true" : "false", out);
+	else
+		printf("signed %zu send%s%s into %s\n", n, n == 1 ? "" : "s",
+		    revoke ? " and the revoke" : "", out);
 	fprintf(stderr, "Check it with 'kdex keeta decode %s'; send it with "
 	    "'kdex publish %s' on a machine that is online.\n", out, out);
 	rc = KDEX_EXIT_OK;
@@ -445,7 +449,8 @@ cmd_publish(int argc, char **argv)
 	cJSON_Delete(ans);
 	if (keeta_block_hash(b, h, &why) == 0) {
 		keeta_hex_encode(h, sizeof h, hex);
-		printf("published %s\n", hex);
+		printf(kdex_g.json ? "{\"published\":\"%s\"}\n" :
+		    "published %s\n", hex);
 	} else
 		printf("published\n");
 	rc = KDEX_EXIT_OK;

@@ -706,8 +706,12 @@ w_grant(struct kdex_args *args, int grant)
 		return rc;
 	}
 	keeta_tx_free(tx);
-	printf("%s %s\n", grant ? "granted" : "revoked", all ? "all" :
-	    t->symbol);
+	if (kdex_g.json)
+		printf("{\"%s\":\"%s\"}\n", grant ? "granted" : "revoked",
+		    all ? "all" : t->symbol);
+	else
+		printf("%s %s\n", grant ? "granted" : "revoked", all ? "all" :
+		    t->symbol);
 	w_close(&w);
 	return KDEX_EXIT_OK;
 }
@@ -881,6 +885,9 @@ w_send(struct kdex_args *args)
 	if (keeta_tx_send(tx, NULL, &to, &t->pk, &amt, NULL) != 0 ||
 	    keeta_tx_publish(tx, &e) != 0)
 		rc = w_chain_err("send failed", &e);
+	else if (kdex_g.json)
+		printf("{\"sent\":\"%s\",\"token\":\"%s\",\"to\":\"%s\"}\n",
+		    args->pos[2], t->symbol, args->pos[0]);
 	else
 		printf("sent %s %s to %s\n", args->pos[2], t->symbol,
 		    args->pos[0]);
@@ -1015,8 +1022,13 @@ cmd_self_withdraw(int argc, char **argv)
 		goto out;
 	}
 	keeta_address_encode(&to, addr);
-	printf("withdrawn %zu balance%s to %s\n", nsend, nsend == 1 ? "" :
-	    "s", addr);
+	if (kdex_g.json)
+		printf("{\"withdrawn\":%zu,\"to\":\"%s\",\"revoked\":%s}\n",
+		    nsend, addr, kdex_args_has(&args, "revoke") ? "true" :
+		    "false");
+	else
+		printf("withdrawn %zu balance%s to %s\n", nsend, nsend == 1 ?
+		    "" : "s", addr);
 out:
 	keeta_tx_free(tx);
 	keeta_account_info_free(ai);
