@@ -1378,6 +1378,138 @@ votes_free(struct keeta_vote **v, size_t n)
 	free(v);
 }
 
+/* Decode the "$binary" of a block JSON object; NULL when absent. */
+static struct keeta_block *
+json_block(const cJSON *o)
+{
+	const char		*s = jstr(o, "$binary");
+	uint8_t			*der;
+	size_t			 len;
+	struct keeta_block	*b = NULL;
+
+	if (s == NULL || (der = unb64(s, &len)) == NULL)
+		return (NULL);
+	if (keeta_block_decode(der, len, 0, &b, NULL) != 0)
+		b = NULL;
+	free(der);
+	return (b);
+}
+
+/*
+ * Finish a staple left half-way on an account (another client, or this
+ * process before a crash, got votes but never published): fetch the
+ * pending block and its votes from the side ledger, turn temporary votes
+ * into permanent ones, staple and publish, as the SDK's send() does on
+ * LEDGER_SUCCESSOR_VOTE_EXISTS. Returns 0 when it published something.
+ */
+static int
+kc_recover(struct keeta_client *c, const struct keeta_pubkey *acct)
+{
+	char			 a[KEETA_ADDRESS_MAX], hex[2 * KEETA_HASH_LEN + 1];
+	char			*path, *body = NULL, *sb64;
+	cJSON			*j = NULL, *arr, *it, *o;
+	struct keeta_block	*pend = NULL;
+	struct keeta_vote	**votes = NULL, *pv = NULL;
+	struct tx_build		 bd;
+	struct keeta_staple	*st = NULL;
+	size_t			 nv = 0, i, wlen;
+	uint8_t			 h[KEETA_HASH_LEN], *der, *wire;
+	int			 rc = -1, permanent = 1;
+	int64_t			 now = kc_now();
+
+	memset(&bd, 0, sizeof bd);
+	addr_of(acct, a);
+	path = kc_path("/node/ledger/account/%s/pending", a);
+	if (kc_get(c, path, &j, NULL) != 0)
+		goto out;
+	pend = json_block(cJSON_GetObjectItemCaseSensitive(j, "block"));
+	cJSON_Delete(j);
+	j = NULL;
+	if (pend == NULL || keeta_block_hash(pend, h, NULL) != 0)
+		goto out;
+	free(path);
+	hex_upper(h, KEETA_HASH_LEN, hex);
+	path = kc_path("/vote/%s?side=side", hex);
+	if (kc_get(c, path, &j, NULL) != 0)
+		goto out;
+	arr = cJSON_GetObjectItemCaseSensitive(j, "votes");
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+		goto out;
+	votes = xcalloc((size_t)cJSON_GetArraySize(arr), sizeof *votes);
+	cJSON_ArrayForEach(it, arr) {
+		const char	*vs = jstr(it, "$binary");
+		size_t		 len;
+
+		if (vs == NULL || (der = unb64(vs, &len)) == NULL)
+			goto out;
+		if (keeta_vote_decode(der, len, now, 0, &votes[nv],
+		    NULL) != 0) {
+			free(der);
+			goto out;
+		}
+		free(der);
+		if (!keeta_vote_is_permanent(votes[nv], now))
+			permanent = 0;
+		nv++;
+	}
+	cJSON_Delete(j);
+	j = NULL;
+	/* Every block the votes cover, in vote order. */
+	bd.b = xcalloc(votes[0]->nblocks, sizeof *bd.b);
+	bd.h = xcalloc(votes[0]->nblocks, sizeof *bd.h);
+	for (i = 0; i < votes[0]->nblocks; i++) {
+		free(path);
+		hex_upper(votes[0]->blocks[i], KEETA_HASH_LEN, hex);
+		path = kc_path("/node/ledger/block/%s?side=both", hex);
+		if (kc_get(c, path, &j, NULL) != 0)
+			goto out;
+		bd.b[bd.n] = json_block(cJSON_GetObjectItemCaseSensitive(j,
+		    "block"));
+		cJSON_Delete(j);
+		j = NULL;
+		if (bd.b[bd.n] == NULL)
+			goto out;
+		memcpy(bd.h[bd.n], votes[0]->blocks[i], KEETA_HASH_LEN);
+		bd.n++;
+	}
+	if (!permanent) {
+		body = vote_body(&bd, votes, nv);
+		if (kc_request(c, c->urls[c->publish_idx], "/vote", body, &j,
+		    NULL, NULL) != 0 || parse_vote_answer(j, &bd, &pv,
+		    NULL) != 0)
+			goto out;
+		cJSON_Delete(j);
+		j = NULL;
+		free(body);
+		body = NULL;
+	}
+	if (keeta_staple_new(bd.b, bd.n, permanent ? votes : &pv,
+	    permanent ? nv : 1, now, &st, NULL) != 0 ||
+	    (wire = keeta_staple_compress(st, &wlen)) == NULL)
+		goto out;
+	sb64 = b64(wire, wlen);
+	free(wire);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "votesAndBlocks", sb64);
+	free(sb64);
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (kc_request(c, c->urls[c->publish_idx], "/node/publish", body, &j,
+	    NULL, NULL) == 0)
+		rc = 0;
+out:
+	free(path);
+	free(body);
+	cJSON_Delete(j);
+	keeta_block_free(pend);
+	keeta_staple_free(st);
+	keeta_vote_free(pv);
+	if (votes != NULL)
+		votes_free(votes, nv);
+	tx_build_free(&bd);
+	return (rc);
+}
+
 /*
  * One attempt: temporary votes, permanent votes, staple, publish.
  * Returns 0 published, 1 rebuild (not a successor), -1 error.
@@ -1413,6 +1545,22 @@ tx_attempt(struct keeta_tx *tx, struct tx_build *bd,
 			    "LEDGER_IDEMPOTENT_KEY_EXISTS") == 0 &&
 			    tx_already_applied(tx, bd)) {
 				rc = 2;
+				goto out;
+			}
+			if (err != NULL && strcmp(err->code,
+			    "LEDGER_SUCCESSOR_VOTE_EXISTS") == 0) {
+				size_t	k;
+
+				/* Finish the abandoned staple, then
+				 * rebuild on the new head. */
+				for (k = 0; k < bd->n; k++) {
+					if (kc_recover(c,
+					    &bd->b[k]->account) == 0) {
+						rc = tx_already_applied(tx,
+						    bd) ? 2 : 1;
+						goto out;
+					}
+				}
 				goto out;
 			}
 			if (c->nurls > 1 && err != NULL && strcmp(err->code,

@@ -571,6 +571,88 @@ START_TEST(test_timeouts)
 }
 END_TEST
 
+/* Base64 of a signed send block on the signer's head. */
+static char *
+abandoned_block(struct keeta_client *c, struct keeta_account *signer,
+    const struct keeta_pubkey *to, const struct keeta_pubkey *tok,
+    unsigned long long v)
+{
+	struct keeta_block		*b;
+	struct keeta_client_error	 err;
+	struct keeta_amount		 a = amt(v);
+	uint8_t				 head[KEETA_HASH_LEN], *der;
+	size_t				 len, n;
+	int				 has;
+	char				*b64;
+	struct keeta_account		*signers[1] = { signer };
+	const struct keeta_pubkey	*acct = keeta_account_pubkey(signer);
+
+	ck_assert_int_eq(keeta_client_head(c, acct, &has, head, NULL, &err),
+	    0);
+	ck_assert(has);
+	b = keeta_block_new(1, 0, acct, head, now_ms());
+	keeta_block_add_send(b, to, &a, tok, NULL, NULL);
+	ck_assert_int_eq(keeta_block_sign(b, signers, 1, NULL), 0);
+	der = keeta_block_encode(b, 1, &len, NULL);
+	keeta_block_free(b);
+	n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	b64 = xmalloc(n);
+	sodium_bin2base64(b64, n, der, len, sodium_base64_VARIANT_ORIGINAL);
+	free(der);
+	return (b64);
+}
+
+/*
+ * A staple abandoned after its temporary or its permanent vote (a client
+ * that crashed) blocks the account's next block; the client finishes it
+ * first, as the SDK does, and nothing is lost or applied twice.
+ */
+START_TEST(test_recover)
+{
+	struct devnet			*d = start(NULL, NULL);
+	struct keeta_client		*c = client_for(d);
+	struct keeta_account		*faucet = faucet_of(d);
+	struct keeta_account		*user = new_account(KEETA_KEY_ED25519);
+	const struct keeta_pubkey	*u = keeta_account_pubkey(user);
+	struct keeta_pubkey		 tok = addr_pk(devnet_token_address(d,
+					    0));
+	struct keeta_client_error	 err;
+	char				*body, *url, *vote, *blk;
+	cJSON				*j;
+	int				 round;
+
+	xasprintf(&url, "%s/vote", devnet_api_url(d));
+	for (round = 0; round < 2; round++) {
+		blk = abandoned_block(c, faucet, u, &tok, 1000);
+		xasprintf(&body, "{\"blocks\":[\"%s\"]}", blk);
+		ck_assert_int_eq(raw_post(url, body, &j), 200);
+		vote = xstrdup(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
+		    "vote"), "$binary")->valuestring);
+		cJSON_Delete(j);
+		if (round == 1) {
+			/* Abandoned after the permanent vote. */
+			free(body);
+			xasprintf(&body, "{\"blocks\":[\"%s\"],\"votes\":"
+			    "[\"%s\"]}", blk, vote);
+			ck_assert_int_eq(raw_post(url, body, &j), 200);
+			cJSON_Delete(j);
+		}
+		free(vote);
+		free(body);
+		free(blk);
+		ck_assert_msg(send1(c, faucet, NULL, u, &tok, 1, NULL,
+		    &err) == 0, "%s %s", err.code, err.message);
+	}
+	/* Both abandoned transfers and both new ones, each once. */
+	ck_assert_uint_eq(balance_of(c, u, &tok), 2002);
+	free(url);
+	keeta_account_free(faucet);
+	keeta_account_free(user);
+	keeta_client_free(c);
+	devnet_stop(d);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -582,6 +664,7 @@ suite(void)
 	tcase_add_test(tc, test_conflicts);
 	tcase_add_test(tc, test_restart);
 	tcase_add_test(tc, test_timeouts);
+	tcase_add_test(tc, test_recover);
 	suite_add_tcase(s, tc);
 	return (s);
 }
