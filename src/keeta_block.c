@@ -1126,10 +1126,9 @@ cert_key(const struct keeta_op_certificate *c, uint8_t out[KEETA_HASH_LEN])
 static int
 op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 {
-	const struct keeta_op		*op = &b->ops[idx], *o2;
+	const struct keeta_op		*op = &b->ops[idx];
 	const struct keeta_pubkey	*acct = &b->account;
 	const struct keeta_op_certificate *c;
-	const struct keeta_pubkey	*t1, *t2;
 	struct keeta_pubkey		 derived;
 	size_t				 i, j;
 
@@ -1188,7 +1187,7 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 		if (!op->u.modify_perms.has_perms) {
 			if (op->u.modify_perms.method != KEETA_ADJUST_SET)
 				FAIL("modify permissions: clearing needs SET");
-			goto set_order;
+			break;
 		}
 		if (keeta_perm_check_grant(&op->u.modify_perms.perms,
 		    acct->type, op->u.modify_perms.principal.type,
@@ -1205,25 +1204,7 @@ op_validate(const struct keeta_block *b, size_t idx, const char **cause)
 		if (op->u.modify_perms.method != KEETA_ADJUST_SET &&
 		    keeta_perm_requires_set(&op->u.modify_perms.perms))
 			FAIL("modify permissions: these flags need method SET");
-	set_order:
-		if (op->u.modify_perms.method != KEETA_ADJUST_SET)
-			break;
-		/* A SET may not follow another change of the same pair; an
-		 * absent target means the block account. */
-		t1 = op->u.modify_perms.has_target ?
-		    &op->u.modify_perms.target : acct;
-		for (i = 0; i < idx; i++) {
-			o2 = &b->ops[i];
-			if (o2->type != KEETA_OP_MODIFY_PERMISSIONS ||
-			    !keeta_pubkey_equal(&o2->u.modify_perms.principal,
-			    &op->u.modify_perms.principal))
-				continue;
-			t2 = o2->u.modify_perms.has_target ?
-			    &o2->u.modify_perms.target : acct;
-			if (keeta_pubkey_equal(t1, t2))
-				FAIL("modify permissions: SET after another "
-				    "change of the same permission");
-		}
+		/* SET after another change of the pair: block_unique(). */
 		break;
 	case KEETA_OP_CREATE_IDENTIFIER:
 		if (!pubkey_valid(&op->u.create_id.identifier))
@@ -1346,9 +1327,83 @@ hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, KEETA_HASH_LEN);
 }
 
+static int
+pubkey_cmp(const struct keeta_pubkey *a, const struct keeta_pubkey *b)
+{
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return memcmp(a->key, b->key, a->len);
+}
+
+/* A MODIFY_PERMISSIONS change: its (principal, target) pair and place. */
+struct perm_change {
+	const struct keeta_pubkey	*principal;
+	const struct keeta_pubkey	*target;
+	size_t				 index;
+	int				 set;
+};
+
+static int
+perm_change_cmp(const void *a, const void *b)
+{
+	const struct perm_change	*x = a, *y = b;
+	int				 c;
+
+	if ((c = pubkey_cmp(x->principal, y->principal)) != 0 ||
+	    (c = pubkey_cmp(x->target, y->target)) != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * A SET may not follow any other change of the same (principal, target)
+ * pair, an absent target meaning the block account. Sorting the changes
+ * by pair and position keeps this O(n log n) for large blocks.
+ */
+static int
+perm_set_order(const struct keeta_block *b, const char **cause)
+{
+	const struct keeta_op_modify_perms	*m;
+	struct perm_change			*pc;
+	size_t					 i, n = 0;
+	int					 bad = 0;
+
+	for (i = 0; i < b->nops; i++) {
+		if (b->ops[i].type == KEETA_OP_MODIFY_PERMISSIONS)
+			n++;
+	}
+	if (n < 2)
+		return 0;
+	pc = xcalloc(n, sizeof *pc);
+	for (i = 0, n = 0; i < b->nops; i++) {
+		if (b->ops[i].type != KEETA_OP_MODIFY_PERMISSIONS)
+			continue;
+		m = &b->ops[i].u.modify_perms;
+		pc[n].principal = &m->principal;
+		pc[n].target = m->has_target ? &m->target : &b->account;
+		pc[n].index = i;
+		pc[n++].set = m->method == KEETA_ADJUST_SET;
+	}
+	qsort(pc, n, sizeof *pc, perm_change_cmp);
+	for (i = 1; i < n; i++) {
+		if (pc[i].set && pubkey_cmp(pc[i - 1].principal,
+		    pc[i].principal) == 0 && pubkey_cmp(pc[i - 1].target,
+		    pc[i].target) == 0)
+			bad = 1;
+	}
+	free(pc);
+	if (bad)
+		FAIL("modify permissions: SET after another change of the "
+		    "same permission");
+	return 0;
+}
+
 /*
  * Block-wide rules, in one pass so that large blocks stay cheap: at most
- * one SET_REP, no certificate managed twice.
+ * one SET_REP, no certificate managed twice, SET ordering of permission
+ * changes.
  */
 static int
 block_unique(const struct keeta_block *b, const char **cause)
@@ -1365,6 +1420,8 @@ block_unique(const struct keeta_block *b, const char **cause)
 	}
 	if (reps > 1)
 		FAIL("set rep: more than one in a block");
+	if (perm_set_order(b, cause) != 0)
+		return -1;
 	if (n < 2)
 		return 0;
 	h = xcalloc(n, sizeof *h);
