@@ -11,6 +11,8 @@
  * rebuilt (bounded). Blocks carry an idempotency key, so a retried or
  * rebuilt publish never applies twice: a later LEDGER_IDEMPOTENT_KEY_EXISTS
  * or LEDGER_BLOCK_ALREADY_EXISTS for our own key means "already applied".
+ * LEDGER_SUCCESSOR_VOTE_EXISTS (a staple abandoned after its votes) makes
+ * the client finish that staple first, as the SDK's send() does.
  * Transport failures and 5xx answers are retried with exponential backoff
  * up to a bound; error:true answers are returned at once.
  *
