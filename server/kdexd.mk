@@ -43,3 +43,7 @@ tests_check_kdexd_conf_SOURCES = tests/check_kdexd_conf.c server/kdexd_conf.c
 tests_check_kdexd_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/server
 tests_check_kdexd_conf_CFLAGS = $(TEST_CFLAGS)
 tests_check_kdexd_conf_LDADD = $(TEST_LIBS)
+
+# contrib/openapi.yaml lists every route of the route table.
+TESTS += tests/kdexd_openapi.test
+EXTRA_DIST += tests/kdexd_openapi.test
