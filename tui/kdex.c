@@ -107,7 +107,7 @@ usage(FILE *f)
 	    "<command> [args]\n       kdex [--help] [--version]\n\n"
 	    "commands:\n");
 	for (i = 0; i < kdex_ncmds; i++)
-		fprintf(f, "  %-17s %s\n", kdex_cmds[i].name,
+		fprintf(f, "  %-20s %s\n", kdex_cmds[i].name,
 		    kdex_cmds[i].summary);
 	fprintf(f, "\nWith no command, kdex opens the full-screen client.\n"
 	    "`kdex COMMAND --help` shows a command's usage; see kdex(1).\n");

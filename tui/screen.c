@@ -649,10 +649,19 @@ ui_run(const char *pass, int errors, char *out, size_t outlen, ...)
 	}
 	argv[n] = NULL;
 	out[0] = '\0';
-	if (pipe(po) != 0 || pipe(pp) != 0)
+	if (pipe(po) != 0)
 		return -1;
+	if (pipe(pp) != 0) {
+		close(po[0]);
+		close(po[1]);
+		return -1;
+	}
 	switch (pid = fork()) {
 	case -1:
+		close(po[0]);
+		close(po[1]);
+		close(pp[0]);
+		close(pp[1]);
 		return -1;
 	case 0:
 		devnull = open("/dev/null", O_RDWR);
@@ -660,6 +669,17 @@ ui_run(const char *pass, int errors, char *out, size_t outlen, ...)
 		dup2(po[1], STDOUT_FILENO);
 		dup2(errors ? po[1] : devnull, STDERR_FILENO);
 		dup2(pp[0], 3);
+		/* Only 0-3 stay open in the child. */
+		if (po[0] > 3)
+			close(po[0]);
+		if (po[1] > 3)
+			close(po[1]);
+		if (pp[0] > 3)
+			close(pp[0]);
+		if (pp[1] > 3)
+			close(pp[1]);
+		if (devnull > 3)
+			close(devnull);
 		execv("/proc/self/exe", (char *const *)(uintptr_t)argv);
 		_exit(127);
 	}
