@@ -752,6 +752,10 @@ main(int argc, char **argv)
 	if (errcount > 0)
 		printf("load errors=%llu offered_rate=%.0f\n",
 		    (unsigned long long)errcount, rate);
+	if (got < rate * 0.95)
+		fprintf(stderr, "loadgen: offered %.0f orders/s, %.0f acked: "
+		    "overloaded, the latencies above are mostly queueing\n",
+		    rate, got);
 	fflush(stdout);
 	if (subs > 0)
 		printf("fanout subscribers=%d p99_delivery_ms=%.3f\n", subs,
