@@ -90,7 +90,8 @@ const struct kdex_cmd kdex_cmds[] = {
 	{ "publish", "publish FILE [--rep URL]",
 	    "publish a transaction signed by self-withdraw --offline",
 	    cmd_publish },
-	{ "ui", "ui [PAIR]", "open the full-screen trading client", cmd_ui },
+	{ "ui", "ui [PAIR] [--keys]", "open the full-screen trading client "
+	    "(--keys: list its key bindings)", cmd_ui },
 	{ "keeta", "keeta address|decode|sign-message|verify-message ...",
 	    "inspect Keeta keys, blocks, votes and staples", cmd_keeta },
 };

@@ -51,7 +51,7 @@
 #define UI_PING_MS	20000
 
 const struct ui_key ui_keys[] = {
-	{ "?", "Help", "show or hide this help", 1 },
+	{ "?", "Help", "show or hide this help (also F1, h)", 1 },
 	{ "b", "Buy", "open the order form to buy", 1 },
 	{ "s", "Sell", "open the order form to sell", 1 },
 	{ "c", "Cancel", "cancel the selected open order", 1 },
@@ -65,12 +65,11 @@ const struct ui_key ui_keys[] = {
 	{ "Up/Down", "", "select a row in the panel (also k/j)", 0 },
 	{ "r", "", "refetch everything now", 0 },
 	{ "W", "", "wallet tab: storage account setup wizard", 0 },
-	{ "G/R", "", "wallet tab: grant / revoke the operator (all tokens)",
+	{ "G, R", "", "wallet tab: grant / revoke the operator (all tokens)",
 	    0 },
 	{ "X", "", "wallet tab: emergency self-withdraw (no kdexd needed)", 0 },
 	{ "w", "", "wallet tab: request a withdrawal from kdexd", 0 },
 	{ "Ctrl-L", "", "redraw the screen", 0 },
-	{ "F1", "", "help", 0 },
 	{ NULL, NULL, NULL, 0 }
 };
 
@@ -2523,9 +2522,10 @@ ui_loop(struct ui *u, const char *want)
 int
 cmd_ui(int argc, char **argv)
 {
-	static const char *const spec[] = { NULL };
+	static const char *const spec[] = { "keys", NULL };
 	struct kdex_args	 args;
 	struct ui		*u;
+	size_t			 i;
 	char			*pass;
 	int			 rc;
 
@@ -2533,6 +2533,12 @@ cmd_ui(int argc, char **argv)
 		return rc > 0 ? KDEX_EXIT_OK : KDEX_EXIT_USAGE;
 	if (args.npos > 1)
 		return kdex_usage();
+	/* The key table, for kdex(1) and tests/kdex_help.test. */
+	if (kdex_args_has(&args, "keys")) {
+		for (i = 0; ui_keys[i].key != NULL; i++)
+			printf("%s\t%s\n", ui_keys[i].key, ui_keys[i].help);
+		return KDEX_EXIT_OK;
+	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		return kdex_err(KDEX_EXIT_USAGE, "the full-screen client "
 		    "needs a terminal");
