@@ -43,7 +43,6 @@ struct xorder {
 	uint8_t		 stp;
 	uint8_t		 live;		/* in the book and in the hash */
 	uint8_t		 dirty;		/* row to write this batch */
-	uint8_t		 stored;	/* its row exists (update, not insert) */
 	uint64_t	 price;
 	uint64_t	 qty;
 	uint64_t	 filled;
@@ -242,44 +241,34 @@ otorow(const struct exchange *ex, const struct xorder *o,
 }
 
 /*
- * Write every touched order once: new ones several per statement, the
- * others by update.  Then free the slots of finished orders.
+ * Write every touched order once, several per statement.  Then free the
+ * slots of finished orders.
  */
 static int
 oflush(struct exchange *ex)
 {
-	struct ledger_order	 r;
-	struct xorder		*o;
-	size_t			 i, nnew = 0;
-	int			 rc = 0;
+	struct xorder	*o;
+	size_t		 i;
+	int		 rc = 0;
 
+	if (ex->ndirty > ex->caprows) {
+		ex->caprows = ex->ndirty;
+		ex->rows = xreallocarray(ex->rows, ex->caprows,
+		    sizeof *ex->rows);
+	}
 	for (i = 0; i < ex->ndirty; i++) {
 		o = &ex->pool[ex->dirty[i]];
 		assert(o->dirty);
-		if (o->stored) {
-			otorow(ex, o, &r);
-			if (rc == 0 && ledger_order_update(ex->l, &r) !=
-			    LEDGER_OK)
-				rc = -1;
-		} else {
-			if (nnew == ex->caprows) {
-				ex->caprows = ex->caprows ? ex->caprows * 2 :
-				    1024;
-				ex->rows = xreallocarray(ex->rows, ex->caprows,
-				    sizeof *ex->rows);
-			}
-			otorow(ex, o, &ex->rows[nnew++]);
-		}
+		otorow(ex, o, &ex->rows[i]);
 	}
-	if (rc == 0 && nnew != 0 &&
-	    ledger_order_insert_many(ex->l, ex->rows, nnew) != LEDGER_OK)
-		rc = -1;
-	if (rc == -1)
+	if (ex->ndirty != 0 && ledger_order_put_many(ex->l, ex->rows,
+	    ex->ndirty) != LEDGER_OK) {
 		fprintf(stderr, "exchange: cannot write orders\n");
+		rc = -1;
+	}
 	for (i = 0; i < ex->ndirty; i++) {
 		o = &ex->pool[ex->dirty[i]];
 		o->dirty = 0;
-		o->stored = 1;
 		if (!o->live) {
 			o->next = ex->free;
 			ex->free = ex->dirty[i];
@@ -1293,7 +1282,6 @@ load_order(const struct ledger_order *r, void *arg)
 	o->expire_at = r->expire_at;
 	o->created_at = r->created_at;
 	o->updated_at = r->updated_at;
-	o->stored = 1;
 	snprintf(o->client_id, sizeof o->client_id, "%.*s", BOOK_CLIENT_ID_MAX,
 	    r->client_id);
 }

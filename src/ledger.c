@@ -149,7 +149,8 @@ struct ledger {
 	struct auditrow	*arow;
 	size_t		 narow, caparow;
 	sqlite3_stmt	*amulti;	/* AUDIT_GROUP rows at once */
-	sqlite3_stmt	*omulti;	/* ORDER_GROUP new orders at once */
+	sqlite3_stmt	*omulti;	/* ORDER_GROUP orders at once */
+	sqlite3_stmt	*bmulti;	/* BAL_GROUP balances at once */
 
 	/* User id -> status + 1 (0: empty), for the exchange's checks. */
 	int64_t		*ukey;
@@ -719,6 +720,7 @@ ledger_close(struct ledger *l)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_finalize(l->amulti);
 	sqlite3_finalize(l->omulti);
+	sqlite3_finalize(l->bmulti);
 	if (sqlite3_close(l->db) != SQLITE_OK)
 		fatalx("ledger: close: %s", sqlite3_errmsg(l->db));
 	free(l->bal);
@@ -780,6 +782,8 @@ ledger_rollback(struct ledger *l)
 		sqlite3_reset(l->amulti);
 	if (l->omulti != NULL)
 		sqlite3_reset(l->omulti);
+	if (l->bmulti != NULL)
+		sqlite3_reset(l->bmulti);
 	if (sqlite3_get_autocommit(l->db) == 0)
 		db_exec(l, "ROLLBACK");
 	l->in_txn = l->explicit_txn = l->poisoned = 0;
@@ -1009,26 +1013,70 @@ bal_mark(struct ledger *l, struct bal *b)
 	l->dirty[l->ndirty++] = (size_t)(b - l->bal);
 }
 
+#define BAL_GROUP	32
+
+static void
+bind_bal(sqlite3_stmt *st, int b, const struct bal *e, char *avail,
+    char *total)
+{
+	sqlite3_bind_int64(st, b + 1, e->user);
+	sqlite3_bind_int64(st, b + 2, e->token);
+	sqlite3_bind_text(st, b + 3, avail, (int)fmt_amount(avail, e->avail),
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, b + 4, total, (int)fmt_amount(total, e->total),
+	    SQLITE_STATIC);
+}
+
+/* Write back the changed balances, BAL_GROUP per statement. */
 static int
 bal_flush(struct ledger *l)
 {
 	sqlite3_stmt	*st;
 	struct bal	*b;
-	size_t		 i;
+	char		 av[BAL_GROUP][MONEY_BUFSZ], tt[BAL_GROUP][MONEY_BUFSZ];
+	char		*sql, *p;
+	size_t		 i = 0, j;
 
-	for (i = 0; i < l->ndirty; i++) {
-		b = &l->bal[l->dirty[i]];
+	for (j = 0; j < l->ndirty; j++) {
+		b = &l->bal[l->dirty[j]];
 		assert(b->used && b->dirty);
 		assert(b->avail <= b->total);
-		st = stmt(l, S_BAL_PUT);
-		sqlite3_bind_int64(st, 1, b->user);
-		sqlite3_bind_int64(st, 2, b->token);
-		bind_amount(st, 3, b->avail);
-		bind_amount(st, 4, b->total);
+	}
+	if (l->bmulti == NULL && l->ndirty >= BAL_GROUP) {
+		sql = xstrdup("INSERT INTO balances(user_id, token_id, "
+		    "available, total) VALUES ");
+		for (j = 0; j < BAL_GROUP; j++) {
+			xasprintf(&p, "%s%s(?, ?, ?, ?)", sql, j == 0 ? "" :
+			    ", ");
+			free(sql);
+			sql = p;
+		}
+		xasprintf(&p, "%s ON CONFLICT(user_id, token_id) DO UPDATE SET "
+		    "available = excluded.available, total = excluded.total",
+		    sql);
+		free(sql);
+		if (sqlite3_prepare_v3(l->db, p, -1,
+		    SQLITE_PREPARE_PERSISTENT, &l->bmulti, NULL) != SQLITE_OK)
+			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
+		free(p);
+	}
+	for (; i + BAL_GROUP <= l->ndirty; i += BAL_GROUP) {
+		st = l->bmulti;
+		sqlite3_reset(st);
+		for (j = 0; j < BAL_GROUP; j++)
+			bind_bal(st, (int)(4 * j), &l->bal[l->dirty[i + j]],
+			    av[j], tt[j]);
 		if (step_done(l, st) == -1)
 			return -1;
-		b->dirty = 0;
 	}
+	for (; i < l->ndirty; i++) {
+		st = stmt(l, S_BAL_PUT);
+		bind_bal(st, 0, &l->bal[l->dirty[i]], av[0], tt[0]);
+		if (step_done(l, st) == -1)
+			return -1;
+	}
+	for (i = 0; i < l->ndirty; i++)
+		l->bal[l->dirty[i]].dirty = 0;
 	l->ndirty = 0;
 	return 0;
 }
@@ -1917,7 +1965,7 @@ ledger_order_update(struct ledger *l, const struct ledger_order *o)
 #define ORDER_GROUP	16
 
 int
-ledger_order_insert_many(struct ledger *l, const struct ledger_order *o,
+ledger_order_put_many(struct ledger *l, const struct ledger_order *o,
     size_t n)
 {
 	sqlite3_stmt	*st;
@@ -1942,6 +1990,13 @@ ledger_order_insert_many(struct ledger *l, const struct ledger_order *o,
 			free(sql);
 			sql = p;
 		}
+		xasprintf(&p, "%s ON CONFLICT(id) DO UPDATE SET price = "
+		    "excluded.price, qty = excluded.qty, filled = "
+		    "excluded.filled, reserved = excluded.reserved, status = "
+		    "excluded.status, reason = excluded.reason, updated_at = "
+		    "excluded.updated_at", sql);
+		free(sql);
+		sql = p;
 		if (sqlite3_prepare_v3(l->db, sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, &l->omulti, NULL) != SQLITE_OK)
 			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
@@ -1958,7 +2013,7 @@ ledger_order_insert_many(struct ledger *l, const struct ledger_order *o,
 			rc = LEDGER_ERR;
 	}
 	for (; rc == LEDGER_OK && i < n; i++) {
-		st = stmt(l, S_ORDER_INS);
+		st = stmt(l, S_ORDER_PUT);
 		bind_order(st, &o[i], true, amounts[0]);
 		if (step_done(l, st) == -1)
 			rc = LEDGER_ERR;

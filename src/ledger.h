@@ -274,8 +274,8 @@ int	ledger_order_put(struct ledger *, const struct ledger_order *);
  */
 int	ledger_order_insert(struct ledger *, const struct ledger_order *);
 int	ledger_order_update(struct ledger *, const struct ledger_order *);
-/* Insert n new rows (several per statement); all or nothing. */
-int	ledger_order_insert_many(struct ledger *, const struct ledger_order *,
+/* Insert or update n rows (several per statement); all or nothing. */
+int	ledger_order_put_many(struct ledger *, const struct ledger_order *,
 	    size_t);
 int	ledger_order_get(struct ledger *, int64_t, struct ledger_order *);
 int	ledger_order_find_client(struct ledger *, int64_t, const char *,
