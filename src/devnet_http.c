@@ -41,6 +41,7 @@ struct devnet_conn {
 	size_t			 outoff;
 	int			 status;
 	int			 headers_sent;
+	int			 dispatched;	/* answer queued */
 };
 
 static void
@@ -104,6 +105,8 @@ static void
 conn_dispatch(struct devnet_http *h, struct lws *wsi, struct devnet_conn *c)
 {
 	struct devnet_resp	resp = { 0, NULL };
+
+	c->dispatched = 1;
 
 	if (c->toobig) {
 		resp.status = 413;
@@ -193,8 +196,18 @@ devnet_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		pct_decode(c->req.path);
 		conn_collect_args(wsi, c);
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
+			char	cl[32];
+
 			c->req.method = DEVNET_POST;
-			/* The body arrives in HTTP_BODY callbacks. */
+			/*
+			 * The body arrives in HTTP_BODY callbacks; with no
+			 * body there is no completion callback, so answer
+			 * now.
+			 */
+			if (lws_hdr_copy(wsi, cl, sizeof cl,
+			    WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+			    strtoul(cl, NULL, 10) == 0)
+				conn_dispatch(h, wsi, c);
 			return (0);
 		}
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
@@ -204,7 +217,7 @@ devnet_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		conn_dispatch(h, wsi, c);
 		return (0);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (c->toobig)
+		if (c->toobig || c->dispatched || len == 0 || in == NULL)
 			return (0);
 		if (len > DEVNET_HTTP_MAXBODY - c->req.bodylen) {
 			c->toobig = 1;
@@ -220,7 +233,8 @@ devnet_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		c->req.body[c->req.bodylen] = '\0';
 		return (0);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		conn_dispatch(h, wsi, c);
+		if (!c->dispatched)
+			conn_dispatch(h, wsi, c);
 		return (0);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return (conn_write(wsi, c));

@@ -447,6 +447,10 @@ START_TEST(test_conflicts)
 	ck_assert_int_eq(raw_post(url, "not json", &j), 400);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "error")));
 	cJSON_Delete(j);
+	/* An empty POST body still gets an answer. */
+	ck_assert_int_eq(raw_post(url, "", &j), 400);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "error")));
+	cJSON_Delete(j);
 	free(url);
 
 	keeta_account_free(faucet);
