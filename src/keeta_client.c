@@ -1555,12 +1555,12 @@ tx_attempt(struct keeta_tx *tx, struct tx_build *bd,
 				 * rebuild on the new head. */
 				for (k = 0; k < bd->n; k++) {
 					if (kc_recover(c,
-					    &bd->b[k]->account) == 0) {
-						rc = tx_already_applied(tx,
-						    bd) ? 2 : 1;
-						goto out;
-					}
+					    &bd->b[k]->account) == 0)
+						break;
 				}
+				/* Recovered or not (another client may be
+				 * finishing it), rebuild after a backoff. */
+				rc = 1;
 				goto out;
 			}
 			if (c->nurls > 1 && err != NULL && strcmp(err->code,
@@ -1638,6 +1638,12 @@ tx_attempt(struct keeta_tx *tx, struct tx_build *bd,
 	cJSON_Delete(j);
 	rc = 0;
 out:
+	/*
+	 * Under contention another client may have finished our staple
+	 * (its recovery path): whatever failed, ask the ledger first.
+	 */
+	if (rc == -1 && tx_already_applied(tx, bd))
+		rc = 2;
 	free(body);
 	keeta_staple_free(st);
 	if (temp != NULL)

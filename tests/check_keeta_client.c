@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -657,6 +658,78 @@ START_TEST(test_recover)
 }
 END_TEST
 
+struct racer {
+	struct devnet		*d;
+	struct keeta_account	*from;
+	struct keeta_pubkey	 to, tok;
+	int			 ok, failed;
+	char			 last[64];
+};
+
+static void *
+racer_main(void *arg)
+{
+	struct racer			*r = arg;
+	const char			*url = devnet_api_url(r->d);
+	struct keeta_client_options	 o = { 10000, 4, 5, 20 };
+	struct keeta_client		*c = keeta_client_new(&url, 1, 0, &o);
+	struct keeta_client_error	 err;
+	int				 i;
+
+	for (i = 0; i < 15; i++) {
+		if (send1(c, r->from, NULL, &r->to, &r->tok, 1, NULL,
+		    &err) == 0)
+			r->ok++;
+		else {
+			r->failed++;
+			snprintf(r->last, sizeof r->last, "%s", err.code);
+		}
+	}
+	keeta_client_free(c);
+	return (NULL);
+}
+
+/*
+ * Three clients publish from the same account at once: heads go stale
+ * (LEDGER_NOT_SUCCESSOR, rebuild), votes collide (SUCCESSOR_VOTE_EXISTS,
+ * finish the other's staple), publishes race (BLOCK_ALREADY_EXISTS, check
+ * the ledger). Every acknowledged transfer is applied exactly once.
+ */
+START_TEST(test_race)
+{
+	struct devnet		*d = start(NULL, NULL);
+	struct keeta_client	*c = client_for(d);
+	struct keeta_account	*faucet = faucet_of(d);
+	struct keeta_account	*user = new_account(KEETA_KEY_ED25519);
+	struct racer		 r[3];
+	pthread_t		 th[3];
+	int			 i, ok = 0;
+
+	for (i = 0; i < 3; i++) {
+		memset(&r[i], 0, sizeof r[i]);
+		r[i].d = d;
+		r[i].from = faucet;
+		r[i].to = *keeta_account_pubkey(user);
+		r[i].tok = addr_pk(devnet_token_address(d, 0));
+		pthread_create(&th[i], NULL, racer_main, &r[i]);
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		ok += r[i].ok;
+		if (r[i].failed)
+			fprintf(stderr, "racer %d: %d failed (%s)\n", i,
+			    r[i].failed, r[i].last);
+	}
+	ck_assert_int_gt(ok, 0);
+	ck_assert_uint_eq(balance_of(c, keeta_account_pubkey(user), &r[0].tok),
+	    (unsigned long long)ok);
+	keeta_account_free(faucet);
+	keeta_account_free(user);
+	keeta_client_free(c);
+	devnet_stop(d);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -669,6 +742,7 @@ suite(void)
 	tcase_add_test(tc, test_restart);
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_recover);
+	tcase_add_test(tc, test_race);
 	suite_add_tcase(s, tc);
 	return (s);
 }
