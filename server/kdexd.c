@@ -32,6 +32,7 @@
 #include "keeta_account.h"
 #include "keyfile.h"
 #include "kdexd.h"
+#include "kdexd_lp.h"
 #include "util.h"
 
 struct kdexd		*kdexd_server;
@@ -314,6 +315,7 @@ cron(lws_sorted_usec_list_t *sul)
 	auth_cron(s);
 	ws_cron(s);
 	route_cron(s);
+	lp_cron(s);
 	if (s->conf.demo)
 		demo_cron(s);
 	lws_sul_schedule(s->ctx, 0, sul, cron, 100 * LWS_US_PER_MS);
@@ -525,6 +527,8 @@ main(int argc, char **argv)
 	}
 	if (auth_init(s, &cause) != 0)
 		fatalx("%s", cause);
+	if (lp_init(s, &cause) != 0)
+		fatalx("%s", cause);
 	if (route_init(s, &cause) != 0)
 		fatalx("%s", cause);
 	ws_init(s);
@@ -571,6 +575,7 @@ main(int argc, char **argv)
 	s->ctx = NULL;
 	ws_free();
 	route_free();
+	lp_free();
 	auth_free(s);
 	if (s->devnet != NULL)
 		devnet_stop(s->devnet);

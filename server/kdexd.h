@@ -163,6 +163,13 @@ int	 http_start(struct kdexd *, char **cause);
 struct http_pending;
 struct http_pending	*http_defer(struct kdexd_req *);
 void			 http_finish(struct http_pending *, struct kdexd_resp *);
+/*
+ * Sub-requests (kdexd_lp.c's batches): the next http_defer() answers to fn
+ * instead of the connection; fn takes resp's contents. A handler that
+ * answers at once does not defer, so the caller clears the sink after it.
+ */
+typedef void	 http_sink_fn(void *arg, struct kdexd_resp *resp);
+void			 http_defer_sink(http_sink_fn *fn, void *arg);
 /* JSON text of a cJSON; the caller frees. */
 char	*json_print(const cJSON *);
 

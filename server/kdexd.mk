@@ -47,3 +47,9 @@ tests_check_kdexd_conf_LDADD = $(TEST_LIBS)
 # contrib/openapi.yaml lists every route of the route table.
 TESTS += tests/kdexd_openapi.test
 EXTRA_DIST += tests/kdexd_openapi.test
+
+# Market makers (issue 8; engineer J): API keys, batches, dead-man's
+# switch (server/kdexd_lp.c, doc/lp.md).
+kdexd_SOURCES += server/kdexd_lp.c server/kdexd_lp.h
+TESTS += tests/kdexd_lp.test
+EXTRA_DIST += tests/kdexd_lp.test tests/kdexd-lp.js doc/lp.md

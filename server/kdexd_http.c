@@ -54,9 +54,13 @@ struct conn {
 
 struct http_pending {
 	struct conn	*c;		/* NULL once the client went away */
+	http_sink_fn	*sink;		/* http_defer_sink(): answer to it */
+	void		*sink_arg;
 };
 
 static struct conn	*current;	/* the request being routed */
+static http_sink_fn	*sink_fn;	/* set around one sub-request */
+static void		*sink_arg;
 
 char *
 json_print(const cJSON *j)
@@ -253,6 +257,13 @@ http_defer(struct kdexd_req *req)
 	struct http_pending	*p;
 
 	(void)req;
+	if (sink_fn != NULL) {
+		p = xcalloc(1, sizeof *p);
+		p->sink = sink_fn;
+		p->sink_arg = sink_arg;
+		sink_fn = NULL;
+		return (p);
+	}
 	if (current == NULL || current->pending != NULL)
 		fatalx("http_defer outside a request");
 	p = xcalloc(1, sizeof *p);
@@ -262,9 +273,18 @@ http_defer(struct kdexd_req *req)
 }
 
 void
+http_defer_sink(http_sink_fn *fn, void *arg)
+{
+	sink_fn = fn;
+	sink_arg = arg;
+}
+
+void
 http_finish(struct http_pending *p, struct kdexd_resp *resp)
 {
-	if (p->c != NULL) {
+	if (p->sink != NULL)
+		p->sink(p->sink_arg, resp);
+	else if (p->c != NULL) {
 		p->c->pending = NULL;
 		conn_answer(p->c, resp);
 	} else {
@@ -350,6 +370,8 @@ conn_dispatch(struct conn *c)
 	req.path = c->path;
 	req.peer = c->peer;
 	req.server = s;
+	req.raw_body = c->has_body ? c->body : NULL;
+	req.raw_len = c->has_body ? c->bodylen : 0;
 
 	if (s->draining) {
 		kdexd_resp_error(&resp, 503, "internal",

@@ -54,6 +54,9 @@ struct kdexd_req {
 	const char		*user;	/* keeta_ address after a valid JWT;
 					   NULL on public and admin routes */
 	struct kdexd		*server;
+	const char		*raw_body; /* the body as sent (signed API
+					   key requests); NULL if none */
+	size_t			 raw_len;
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kdexd.h"
+#include "kdexd_lp.h"
 #include "util.h"
 
 struct route {
@@ -173,6 +174,8 @@ route_public(struct kdexd_req *req, struct kdexd_resp *resp,
 			break;
 	}
 	if (i == sizeof routes / sizeof routes[0]) {
+		if (lp_route(req, resp, authorization) == 0)
+			return (0);
 		if (path_seen)
 			kdexd_resp_error(resp, 405, "bad_request",
 			    "method not allowed on %s", req->path);
@@ -181,7 +184,13 @@ route_public(struct kdexd_req *req, struct kdexd_resp *resp,
 			    "no route %s", req->path);
 		return (0);
 	}
-	if (r->private) {
+	if (r->private && lp_key_request(authorization)) {
+		/* Signed API key request (kdexd_lp.c): scope, replay. */
+		if (lp_key_auth(req, resp, authorization, r->pattern,
+		    user) != 0)
+			return (0);
+		req->user = user;
+	} else if (r->private) {
 		if (authorization == NULL || *authorization == '\0') {
 			kdexd_resp_error(resp, 401, "unauthorized",
 			    "missing Authorization: Bearer token");

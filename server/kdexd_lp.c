@@ -1,0 +1,912 @@
+/*
+ * kdexd_lp: market makers and liquidity providers (issue 8; engineer J).
+ * Interface and limits: kdexd_lp.h; the wire contract: doc/lp.md.
+ *
+ * API key secrets are never stored. A key's secret is
+ * HMAC-SHA256(master, "kdex-apikey:" id) in hex, where master is derived
+ * from the server's jwt.key, so the database holds only a SHA-256 of each
+ * secret (a copy of auth.db alone signs nothing) and the server can still
+ * check signatures. Whoever holds jwt.key can already mint any login, so
+ * deriving from it adds no new secret to keep.
+ *
+ * Batches reuse the single-order handlers of kdexd_trade.c: each item is a
+ * sub-request whose deferred answer goes to a sink (http_defer_sink())
+ * instead of the connection, so every item shares the next engine batch
+ * and the whole batch is answered once the last item is.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "exchange.h"
+#include "kdexd.h"
+#include "kdexd_lp.h"
+#include "util.h"
+
+#define KEY_ID_BYTES	12
+#define KEY_ID_LEN	(2 * KEY_ID_BYTES)
+#define SECRET_LEN	64		/* hex of 32 bytes */
+#define AUTH_SCHEME	"KDEX-HMAC "
+#define SEEN_SLOTS	65536		/* signatures kept per generation */
+#define SEEN_ROTATE_MS	(2 * LP_KEY_WINDOW_MS)
+#define DMS_MAX		4096		/* users with an armed switch */
+
+static struct kdexd	*srv;
+static uint8_t		 master[32];
+static sqlite3_stmt	*st_key_ins, *st_key_get, *st_key_list, *st_key_rev,
+			*st_key_count;
+
+/*
+ * Replay guard: digests of accepted signatures, in two generations that
+ * rotate every SEEN_ROTATE_MS, so each is remembered for at least twice
+ * the window (a request is acceptable for at most that long).
+ */
+struct seen {
+	uint8_t	 d[SEEN_SLOTS][16];
+	size_t	 n;
+};
+static struct seen	*seen_cur, *seen_old;
+static int64_t		 seen_rotated_ms;
+static int64_t		 started_ms;	/* signed before it: maybe replayed */
+
+/* Dead-man's switches. */
+struct dms {
+	int64_t	 uid;
+	int64_t	 deadline_ms;
+	char	 user[KDEXD_USER_MAX];
+};
+static struct dms	 dms[DMS_MAX];
+static size_t		 ndms;
+
+/* Routes that API keys may use, by kdexd_route.c pattern (else 403). */
+struct key_route {
+	enum kdexd_method	 method;
+	const char		*pattern;
+	int			 trade;		/* needs scope trade */
+};
+static const struct key_route key_routes[] = {
+	{ KDEXD_GET,  "/balances", 0 },
+	{ KDEXD_GET,  "/orders", 0 },
+	{ KDEXD_GET,  "/orders/by-client-id/:", 0 },
+	{ KDEXD_GET,  "/orders/:", 0 },
+	{ KDEXD_GET,  "/fills", 0 },
+	{ KDEXD_GET,  "/lp/stats", 0 },
+	{ KDEXD_POST, "/orders/place", 1 },
+	{ KDEXD_POST, "/orders/cancel", 1 },
+	{ KDEXD_POST, "/orders/cancel-all", 1 },
+	{ KDEXD_POST, "/orders/amend", 1 },
+	{ KDEXD_POST, "/orders/batch-place", 1 },
+	{ KDEXD_POST, "/orders/batch-cancel", 1 },
+	{ KDEXD_POST, "/orders/cancel-all-after", 1 },
+};
+
+static void
+hexify(const uint8_t *in, size_t len, char *out)
+{
+	static const char	 hx[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hx[in[i] >> 4];
+		out[2 * i + 1] = hx[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static void
+hmac256(const void *key, size_t keylen, const void *msg, size_t len,
+    uint8_t out[32])
+{
+	unsigned int	 outlen = 32;
+
+	if (HMAC(EVP_sha256(), key, (int)keylen, msg, len, out,
+	    &outlen) == NULL || outlen != 32)
+		fatalx("HMAC-SHA256 failed");
+}
+
+static void
+sha256_hex(const char *s, size_t len, char out[65])
+{
+	uint8_t		 d[32];
+	unsigned int	 dlen = 32;
+
+	if (EVP_Digest(s, len, d, &dlen, EVP_sha256(), NULL) != 1 ||
+	    dlen != 32)
+		fatalx("SHA-256 failed");
+	hexify(d, 32, out);
+}
+
+/* The secret of key id (hex, SECRET_LEN + 1 bytes). */
+static void
+key_secret(const char *id, char out[SECRET_LEN + 1])
+{
+	char	 msg[64];
+	uint8_t	 mac[32];
+	int	 n;
+
+	n = snprintf(msg, sizeof msg, "kdex-apikey:%s", id);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		fatalx("key id too long");
+	hmac256(master, sizeof master, msg, (size_t)n, mac);
+	hexify(mac, 32, out);
+	sodium_memzero(mac, sizeof mac);
+}
+
+int
+lp_init(struct kdexd *s, char **cause)
+{
+	static const char schema[] =
+	    "CREATE TABLE IF NOT EXISTS api_keys ("
+	    " id TEXT PRIMARY KEY,"
+	    " user TEXT NOT NULL,"
+	    " scope TEXT NOT NULL CHECK (scope IN ('trade','read')),"
+	    " label TEXT NOT NULL DEFAULT '',"
+	    " secret_sha256 TEXT NOT NULL,"
+	    " created_at INTEGER NOT NULL,"
+	    " revoked_at INTEGER);"
+	    "CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user);";
+	static const char label[] = "kdex-apikey-master";
+
+	srv = s;
+	hmac256(s->jwt_secret, sizeof s->jwt_secret, label, sizeof label - 1,
+	    master);
+	if (sqlite3_exec(s->authdb, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "INSERT INTO api_keys (id, user, "
+	    "scope, label, secret_sha256, created_at) VALUES (?,?,?,?,?,?)",
+	    -1, &st_key_ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "SELECT user, scope, secret_sha256, "
+	    "revoked_at FROM api_keys WHERE id = ?", -1, &st_key_get,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "SELECT id, scope, label, "
+	    "created_at, revoked_at FROM api_keys WHERE user = ? "
+	    "ORDER BY created_at, id", -1, &st_key_list, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "UPDATE api_keys SET revoked_at = ? "
+	    "WHERE id = ? AND user = ? AND revoked_at IS NULL", -1,
+	    &st_key_rev, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "SELECT count(*) FROM api_keys "
+	    "WHERE user = ? AND revoked_at IS NULL", -1, &st_key_count,
+	    NULL) != SQLITE_OK) {
+		xasprintf(cause, "auth.db api_keys: %s",
+		    sqlite3_errmsg(s->authdb));
+		return (-1);
+	}
+	seen_cur = xcalloc(1, sizeof *seen_cur);
+	seen_old = xcalloc(1, sizeof *seen_old);
+	seen_rotated_ms = started_ms = kdexd_now_ms();
+	return (0);
+}
+
+void
+lp_free(void)
+{
+	sqlite3_finalize(st_key_ins);
+	sqlite3_finalize(st_key_get);
+	sqlite3_finalize(st_key_list);
+	sqlite3_finalize(st_key_rev);
+	sqlite3_finalize(st_key_count);
+	st_key_ins = st_key_get = st_key_list = st_key_rev = NULL;
+	st_key_count = NULL;
+	free(seen_cur);
+	free(seen_old);
+	seen_cur = seen_old = NULL;
+	sodium_memzero(master, sizeof master);
+}
+
+/* Slot of digest d in g: where it is, or the empty slot it would take. */
+static size_t
+seen_slot(const struct seen *g, const uint8_t d[16])
+{
+	static const uint8_t	 zero[16];
+	size_t			 i;
+
+	i = ((size_t)d[0] | (size_t)d[1] << 8) % SEEN_SLOTS;
+	for (;;) {
+		if (memcmp(g->d[i], d, 16) == 0 ||
+		    memcmp(g->d[i], zero, 16) == 0)
+			return (i);
+		i = (i + 1) % SEEN_SLOTS;
+	}
+}
+
+/* 1 when the digest was seen, 0 when remembered now, -1 when full. */
+static int
+seen_check(const uint8_t d[16])
+{
+	size_t	 i;
+
+	i = seen_slot(seen_old, d);
+	if (memcmp(seen_old->d[i], d, 16) == 0)
+		return (1);
+	i = seen_slot(seen_cur, d);
+	if (memcmp(seen_cur->d[i], d, 16) == 0)
+		return (1);
+	if (seen_cur->n >= SEEN_SLOTS / 2)
+		return (-1);
+	memcpy(seen_cur->d[i], d, 16);
+	seen_cur->n++;
+	return (0);
+}
+
+static void
+seen_rotate(int64_t now)
+{
+	struct seen	*g;
+
+	if (now - seen_rotated_ms < SEEN_ROTATE_MS)
+		return;
+	g = seen_old;
+	seen_old = seen_cur;
+	memset(g, 0, sizeof *g);
+	seen_cur = g;
+	seen_rotated_ms = now;
+}
+
+static void
+dms_fire(int64_t now)
+{
+	struct exchange_cmd	 cmd;
+	size_t			 i;
+
+	for (i = 0; i < ndms; ) {
+		if (dms[i].deadline_ms > now) {
+			i++;
+			continue;
+		}
+		memset(&cmd, 0, sizeof cmd);
+		cmd.type = EXCHANGE_CANCEL_ALL;
+		cmd.user = dms[i].uid;
+		if (route_submit(&cmd) != 0) {
+			i++;		/* engine queue full: next tick */
+			continue;
+		}
+		log_info("cancel-all-after lapsed for %s: cancelling all",
+		    dms[i].user);
+		dms[i] = dms[--ndms];
+	}
+}
+
+void
+lp_cron(struct kdexd *s)
+{
+	int64_t	 now = kdexd_now_ms();
+
+	(void)s;
+	seen_rotate(now);
+	dms_fire(now);
+}
+
+int
+lp_key_request(const char *authorization)
+{
+	return (authorization != NULL &&
+	    strncmp(authorization, AUTH_SCHEME, sizeof AUTH_SCHEME - 1) == 0);
+}
+
+/*
+ * Parse "KDEX-HMAC key=<id>,ts=<ms>,sig=<hex>" (any order, no spaces).
+ * 0 or -1 with *why.
+ */
+static int
+parse_auth(const char *auth, char id[KEY_ID_LEN + 1], int64_t *ts,
+    char sig[SECRET_LEN + 1], const char **why)
+{
+	const char	*p = auth + sizeof AUTH_SCHEME - 1, *v, *e;
+	size_t		 n, klen;
+	int		 have = 0;
+	long long	 t;
+	char		*end;
+
+	while (*p != '\0') {
+		if ((e = strchr(p, ',')) == NULL)
+			e = p + strlen(p);
+		if ((v = memchr(p, '=', (size_t)(e - p))) == NULL)
+			goto bad;
+		klen = (size_t)(v - p);
+		v++;
+		n = (size_t)(e - v);
+		if (klen == 3 && strncmp(p, "key", 3) == 0) {
+			if (n != KEY_ID_LEN)
+				goto bad;
+			memcpy(id, v, n);
+			id[n] = '\0';
+			have |= 1;
+		} else if (klen == 2 && strncmp(p, "ts", 2) == 0) {
+			if (n == 0 || n > 15 || !isdigit((unsigned char)*v))
+				goto bad;
+			t = strtoll(v, &end, 10);
+			if (end != e)
+				goto bad;
+			*ts = (int64_t)t;
+			have |= 2;
+		} else if (klen == 3 && strncmp(p, "sig", 3) == 0) {
+			if (n != SECRET_LEN)
+				goto bad;
+			memcpy(sig, v, n);
+			sig[n] = '\0';
+			have |= 4;
+		} else
+			goto bad;
+		p = *e == ',' ? e + 1 : e;
+	}
+	if (have == 7)
+		return (0);
+bad:
+	*why = "want Authorization: KDEX-HMAC key=<id>,ts=<ms>,sig=<hex>";
+	return (-1);
+}
+
+static const char *
+method_name(enum kdexd_method m)
+{
+	switch (m) {
+	case KDEXD_GET:
+		return ("GET");
+	case KDEXD_POST:
+		return ("POST");
+	case KDEXD_PUT:
+		return ("PUT");
+	case KDEXD_DELETE:
+		return ("DELETE");
+	default:
+		return ("OTHER");
+	}
+}
+
+/* The signed text: ts + METHOD + path[?query] + body. Caller frees. */
+static char *
+signed_text(const struct kdexd_req *req, int64_t ts, size_t *len)
+{
+	char	*t, *q = NULL, *nq;
+	size_t	 i, n;
+
+	for (i = 0; i < req->nquery; i++) {
+		xasprintf(&nq, "%s%s%s=%s", q != NULL ? q : "",
+		    i == 0 ? "?" : "&", req->query[i].name,
+		    req->query[i].value != NULL ? req->query[i].value : "");
+		free(q);
+		q = nq;
+	}
+	xasprintf(&t, "%lld%s%s%s", (long long)ts, method_name(req->method),
+	    req->path, q != NULL ? q : "");
+	free(q);
+	n = strlen(t);
+	if (req->raw_body != NULL && req->raw_len > 0) {
+		t = xreallocarray(t, n + req->raw_len + 1, 1);
+		memcpy(t + n, req->raw_body, req->raw_len);
+		n += req->raw_len;
+		t[n] = '\0';
+	}
+	*len = n;
+	return (t);
+}
+
+int
+lp_key_auth(struct kdexd_req *req, struct kdexd_resp *resp,
+    const char *auth, const char *pattern, char user[KDEXD_USER_MAX])
+{
+	char			 id[KEY_ID_LEN + 1], sig[SECRET_LEN + 1];
+	char			 secret[SECRET_LEN + 1], hash[65], want[65];
+	char			 scope[8], rkey[KEY_ID_LEN + 8];
+	const char		*why = NULL, *u, *sc, *h;
+	const struct key_route	*kr = NULL;
+	uint8_t			 mac[32], d[32];
+	int64_t			 ts, now = kdexd_now_ms();
+	size_t			 i, len;
+	unsigned int		 wait;
+	char			*text;
+	int			 found = 0, revoked = 0, r;
+
+	if (parse_auth(auth, id, &ts, sig, &why) != 0) {
+		kdexd_resp_error(resp, 401, "unauthorized", "%s", why);
+		return (-1);
+	}
+	if (ts < now - LP_KEY_WINDOW_MS || ts > now + LP_KEY_WINDOW_MS) {
+		kdexd_resp_error(resp, 401, "unauthorized",
+		    "timestamp outside the %d ms window (server time %lld)",
+		    LP_KEY_WINDOW_MS, (long long)now);
+		return (-1);
+	}
+	if (ts < started_ms) {
+		/* The replay guard is in memory: it forgot what came before. */
+		kdexd_resp_error(resp, 401, "unauthorized",
+		    "timestamp before the server started");
+		return (-1);
+	}
+	sqlite3_bind_text(st_key_get, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st_key_get) == SQLITE_ROW) {
+		u = (const char *)sqlite3_column_text(st_key_get, 0);
+		sc = (const char *)sqlite3_column_text(st_key_get, 1);
+		h = (const char *)sqlite3_column_text(st_key_get, 2);
+		if (u != NULL && sc != NULL && h != NULL &&
+		    strlen(u) < KDEXD_USER_MAX && strlen(sc) < sizeof scope &&
+		    strlen(h) == 64) {
+			found = 1;
+			snprintf(user, KDEXD_USER_MAX, "%s", u);
+			snprintf(scope, sizeof scope, "%s", sc);
+			memcpy(hash, h, 65);
+			revoked = sqlite3_column_type(st_key_get, 3) !=
+			    SQLITE_NULL;
+		}
+	}
+	sqlite3_reset(st_key_get);
+	if (!found || revoked) {
+		kdexd_resp_error(resp, 401, "unauthorized", "%s API key",
+		    found ? "revoked" : "unknown");
+		return (-1);
+	}
+	key_secret(id, secret);
+	sha256_hex(secret, SECRET_LEN, want);
+	if (util_memeq_ct(want, hash, 64) != 0) {
+		/* jwt.key was replaced: every key made before is void. */
+		sodium_memzero(secret, sizeof secret);
+		kdexd_resp_error(resp, 401, "unauthorized",
+		    "API key made under an earlier server secret");
+		return (-1);
+	}
+	text = signed_text(req, ts, &len);
+	hmac256(secret, SECRET_LEN, text, len, mac);
+	free(text);
+	sodium_memzero(secret, sizeof secret);
+	for (i = 0; i < SECRET_LEN; i++)
+		sig[i] = (char)tolower((unsigned char)sig[i]);
+	hexify(mac, 32, want);
+	if (util_memeq_ct(want, sig, SECRET_LEN) != 0) {
+		kdexd_resp_error(resp, 401, "unauthorized", "bad signature");
+		return (-1);
+	}
+
+	/* Scope before the replay guard, so a refusal costs no slot. */
+	for (i = 0; i < sizeof key_routes / sizeof key_routes[0]; i++)
+		if (key_routes[i].method == req->method &&
+		    strcmp(key_routes[i].pattern, pattern) == 0) {
+			kr = &key_routes[i];
+			break;
+		}
+	if (kr == NULL || (kr->trade && strcmp(scope, "trade") != 0)) {
+		kdexd_resp_error(resp, 403, "forbidden",
+		    "a %s API key cannot use %s %s", scope,
+		    method_name(req->method), req->path);
+		return (-1);
+	}
+
+	/* The signature itself is the nonce: one use within the window. */
+	if (EVP_Digest(sig, SECRET_LEN, d, NULL, EVP_sha256(), NULL) != 1)
+		fatalx("SHA-256 failed");
+	if ((r = seen_check(d)) != 0) {
+		if (r > 0)
+			kdexd_resp_error(resp, 401, "unauthorized",
+			    "replayed request (signature already used)");
+		else {
+			kdexd_resp_error(resp, 503, "rate_limited",
+			    "replay guard full");
+			resp->retry_after = 1;
+		}
+		return (-1);
+	}
+	snprintf(rkey, sizeof rkey, "key:%s", id);
+	if ((wait = rate_take(1, rkey)) > 0 ||
+	    (wait = rate_take(1, user)) > 0) {
+		kdexd_resp_error(resp, 429, "rate_limited",
+		    "too many requests for this key");
+		resp->retry_after = wait;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Authenticate a route of this module: a JWT, or (unless jwt_only) a
+ * signed key request. 0 with user filled, or -1 with resp filled.
+ */
+static int
+lp_auth(struct kdexd_req *req, struct kdexd_resp *resp, const char *auth,
+    const char *pattern, int jwt_only, char user[KDEXD_USER_MAX])
+{
+	const char	*why;
+	unsigned int	 wait;
+
+	if (lp_key_request(auth)) {
+		if (jwt_only) {
+			kdexd_resp_error(resp, 403, "forbidden",
+			    "API keys are managed with a login token only");
+			return (-1);
+		}
+		return (lp_key_auth(req, resp, auth, pattern, user));
+	}
+	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0) {
+		kdexd_resp_error(resp, 401, "unauthorized",
+		    "want Authorization: Bearer <token> or KDEX-HMAC");
+		return (-1);
+	}
+	if (auth_check_token(req->server, auth, user, NULL, &why) != 0) {
+		kdexd_resp_error(resp, 401, "unauthorized", "%s", why);
+		return (-1);
+	}
+	if ((wait = rate_take(1, user)) > 0) {
+		kdexd_resp_error(resp, 429, "rate_limited",
+		    "too many requests for this user");
+		resp->retry_after = wait;
+		return (-1);
+	}
+	return (0);
+}
+
+static cJSON *
+key_json(sqlite3_stmt *st)
+{
+	cJSON		*o = cJSON_CreateObject();
+	const char	*lbl;
+
+	cJSON_AddStringToObject(o, "id",
+	    (const char *)sqlite3_column_text(st, 0));
+	cJSON_AddStringToObject(o, "scope",
+	    (const char *)sqlite3_column_text(st, 1));
+	lbl = (const char *)sqlite3_column_text(st, 2);
+	cJSON_AddStringToObject(o, "label", lbl != NULL ? lbl : "");
+	cJSON_AddNumberToObject(o, "created_at",
+	    (double)sqlite3_column_int64(st, 3));
+	if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, "revoked_at");
+	else
+		cJSON_AddNumberToObject(o, "revoked_at",
+		    (double)sqlite3_column_int64(st, 4));
+	return (o);
+}
+
+/* POST /apikeys {"scope":"trade|read","label"?} */
+static void
+r_key_create(struct kdexd_req *req, struct kdexd_resp *resp,
+    const char *user)
+{
+	static const char *const allowed[] = { "scope", "label", NULL };
+	const char	*scope, *label;
+	char		 id[KEY_ID_LEN + 1], secret[SECRET_LEN + 1], hash[65];
+	uint8_t		 raw[KEY_ID_BYTES];
+	int64_t		 now = kdexd_now_ms(), n;
+	int		 err = 0;
+	cJSON		*o, *k;
+
+	if (kdexd_body_check(req, resp, allowed) != 0)
+		return;
+	scope = kdexd_body_str(req, resp, "scope", 1, &err);
+	if (err)
+		return;
+	label = kdexd_body_str(req, resp, "label", 0, &err);
+	if (err)
+		return;
+	if (strcmp(scope, "trade") != 0 && strcmp(scope, "read") != 0) {
+		kdexd_resp_error(resp, 400, "bad_request",
+		    "scope must be trade or read, not '%s'", scope);
+		return;
+	}
+	if (label == NULL)
+		label = "";
+	if (strlen(label) > 64) {
+		kdexd_resp_error(resp, 400, "bad_request",
+		    "label longer than 64 bytes");
+		return;
+	}
+	sqlite3_bind_text(st_key_count, 1, user, -1, SQLITE_TRANSIENT);
+	n = sqlite3_step(st_key_count) == SQLITE_ROW ?
+	    sqlite3_column_int64(st_key_count, 0) : LP_KEYS_PER_USER;
+	sqlite3_reset(st_key_count);
+	if (n >= LP_KEYS_PER_USER) {
+		kdexd_resp_error(resp, 409, "limit_exceeded",
+		    "at most %d live API keys per user", LP_KEYS_PER_USER);
+		return;
+	}
+	randombytes_buf(raw, sizeof raw);
+	hexify(raw, sizeof raw, id);
+	key_secret(id, secret);
+	sha256_hex(secret, SECRET_LEN, hash);
+	sqlite3_bind_text(st_key_ins, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st_key_ins, 2, user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st_key_ins, 3, scope, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st_key_ins, 4, label, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st_key_ins, 5, hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st_key_ins, 6, now);
+	if (sqlite3_step(st_key_ins) != SQLITE_DONE) {
+		sqlite3_reset(st_key_ins);
+		sodium_memzero(secret, sizeof secret);
+		kdexd_resp_error(resp, 500, "internal", "cannot store the key");
+		return;
+	}
+	sqlite3_reset(st_key_ins);
+	log_info("api key %s (%s) created for %s", id, scope, user);
+	o = cJSON_CreateObject();
+	k = cJSON_AddObjectToObject(o, "key");
+	cJSON_AddStringToObject(k, "id", id);
+	cJSON_AddStringToObject(k, "scope", scope);
+	cJSON_AddStringToObject(k, "label", label);
+	cJSON_AddNumberToObject(k, "created_at", (double)now);
+	cJSON_AddNullToObject(k, "revoked_at");
+	cJSON_AddStringToObject(o, "secret", secret);
+	sodium_memzero(secret, sizeof secret);
+	kdexd_resp_json(resp, 201, o);
+}
+
+/* GET /apikeys */
+static void
+r_key_list(struct kdexd_req *req, struct kdexd_resp *resp, const char *user)
+{
+	cJSON	*o, *arr;
+
+	(void)req;
+	o = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(o, "keys");
+	sqlite3_bind_text(st_key_list, 1, user, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st_key_list) == SQLITE_ROW)
+		cJSON_AddItemToArray(arr, key_json(st_key_list));
+	sqlite3_reset(st_key_list);
+	kdexd_resp_json(resp, 200, o);
+}
+
+/* POST /apikeys/:id/revoke */
+static void
+r_key_revoke(struct kdexd_req *req, struct kdexd_resp *resp,
+    const char *user, const char *id)
+{
+	cJSON	*o;
+
+	(void)req;
+	sqlite3_bind_int64(st_key_rev, 1, kdexd_now_ms());
+	sqlite3_bind_text(st_key_rev, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st_key_rev, 3, user, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st_key_rev) != SQLITE_DONE) {
+		sqlite3_reset(st_key_rev);
+		kdexd_resp_error(resp, 500, "internal", "cannot revoke");
+		return;
+	}
+	sqlite3_reset(st_key_rev);
+	if (sqlite3_changes(srv->authdb) != 1) {
+		kdexd_resp_error(resp, 404, "not_found",
+		    "no live API key '%s'", id);
+		return;
+	}
+	log_info("api key %s revoked by %s", id, user);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddBoolToObject(o, "revoked", 1);
+	kdexd_resp_json(resp, 200, o);
+}
+
+/* A batch in flight: items answered so far, and the batch's own answer. */
+struct batch {
+	struct http_pending	*hp;	/* NULL until every item is queued */
+	cJSON			*results;
+	size_t			 n;
+	size_t			 left;	/* items not yet answered */
+	int			 queued;	/* every item went through */
+};
+struct batch_item {
+	struct batch	*b;
+	size_t		 i;
+};
+
+static void
+batch_done(struct batch *b)
+{
+	struct kdexd_resp	 resp;
+	cJSON			*o;
+
+	memset(&resp, 0, sizeof resp);
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "results", b->results);
+	kdexd_resp_json(&resp, 200, o);
+	http_finish(b->hp, &resp);
+	free(b);
+}
+
+/* An item's answer (at once or from the engine batch): keep it. */
+static void
+batch_sink(void *arg, struct kdexd_resp *r)
+{
+	struct batch_item	*it = arg;
+	struct batch		*b = it->b;
+	cJSON			*o;
+
+	o = r->body != NULL ? r->body : cJSON_CreateObject();
+	r->body = NULL;
+	free(r->text);
+	r->text = NULL;
+	cJSON_AddNumberToObject(o, "status", r->status);
+	cJSON_ReplaceItemInArray(b->results, (int)it->i, o);
+	free(it);
+	if (--b->left == 0 && b->queued)
+		batch_done(b);
+}
+
+/* POST /orders/batch-place {"orders":[...]}, batch-cancel {"orders":[...]} */
+static void
+r_batch(struct kdexd_req *req, struct kdexd_resp *resp, route_fn *fn)
+{
+	static const char *const allowed[] = { "orders", NULL };
+	struct kdexd_req	 sub;
+	struct kdexd_resp	 sresp;
+	struct kdexd_args	 args;
+	struct batch		*b;
+	struct batch_item	*it;
+	cJSON			*items, *x;
+	size_t			 i, n;
+
+	if (kdexd_body_check(req, resp, allowed) != 0)
+		return;
+	items = cJSON_GetObjectItemCaseSensitive(req->body, "orders");
+	if (!cJSON_IsArray(items) || (n = (size_t)cJSON_GetArraySize(items))
+	    == 0) {
+		kdexd_resp_error(resp, 400, "bad_request",
+		    "want \"orders\": a non-empty array");
+		return;
+	}
+	if (n > LP_BATCH_MAX) {
+		kdexd_resp_error(resp, 400, "limit_exceeded",
+		    "at most %d orders per batch, not %zu", LP_BATCH_MAX, n);
+		return;
+	}
+	b = xcalloc(1, sizeof *b);
+	b->results = cJSON_CreateArray();
+	b->n = n;
+	b->left = n;
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(b->results, cJSON_CreateNull());
+	i = 0;
+	cJSON_ArrayForEach(x, items) {
+		sub = *req;
+		sub.body = x;
+		sub.raw_body = NULL;
+		sub.raw_len = 0;
+		sub.nquery = 0;
+		memset(&sresp, 0, sizeof sresp);
+		memset(&args, 0, sizeof args);
+		it = xcalloc(1, sizeof *it);
+		it->b = b;
+		it->i = i++;
+		if (!cJSON_IsObject(x)) {
+			kdexd_resp_error(&sresp, 400, "bad_request",
+			    "each item must be an object");
+			batch_sink(it, &sresp);
+			continue;
+		}
+		http_defer_sink(batch_sink, it);
+		fn(&sub, &sresp, &args);
+		http_defer_sink(NULL, NULL);
+		if (sresp.status != 0)		/* answered at once */
+			batch_sink(it, &sresp);
+	}
+	b->queued = 1;
+	if (b->left == 0) {
+		/* Nothing deferred: answer now, on the connection. */
+		x = cJSON_CreateObject();
+		cJSON_AddItemToObject(x, "results", b->results);
+		kdexd_resp_json(resp, 200, x);
+		free(b);
+		return;
+	}
+	b->hp = http_defer(req);
+}
+
+/* POST /orders/cancel-all-after {"timeout_s":N}; 0 disarms. */
+static void
+r_cancel_after(struct kdexd_req *req, struct kdexd_resp *resp,
+    const char *user)
+{
+	static const char *const allowed[] = { "timeout_s", NULL };
+	cJSON		*v, *o;
+	int64_t		 uid, now = kdexd_now_ms();
+	size_t		 i;
+	double		 t;
+
+	if (kdexd_body_check(req, resp, allowed) != 0)
+		return;
+	v = cJSON_GetObjectItemCaseSensitive(req->body, "timeout_s");
+	if (!cJSON_IsNumber(v) || (t = v->valuedouble) < 0 ||
+	    t > LP_DMS_MAX_S || t != (double)(int64_t)t) {
+		kdexd_resp_error(resp, 400, "bad_request",
+		    "timeout_s must be an integer from 0 to %d", LP_DMS_MAX_S);
+		return;
+	}
+	if ((uid = route_user_id(user)) <= 0) {
+		kdexd_resp_error(resp, 404, "not_found", "unknown user");
+		return;
+	}
+	for (i = 0; i < ndms; i++)
+		if (dms[i].uid == uid)
+			break;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "timeout_s", t);
+	if ((int64_t)t == 0) {
+		if (i < ndms)
+			dms[i] = dms[--ndms];
+		cJSON_AddNullToObject(o, "cancel_at");
+		kdexd_resp_json(resp, 200, o);
+		return;
+	}
+	if (i == ndms) {
+		if (ndms == DMS_MAX) {
+			cJSON_Delete(o);
+			kdexd_resp_error(resp, 503, "limit_exceeded",
+			    "too many armed switches");
+			return;
+		}
+		ndms++;
+		dms[i].uid = uid;
+		snprintf(dms[i].user, sizeof dms[i].user, "%s", user);
+	}
+	dms[i].deadline_ms = now + (int64_t)t * 1000;
+	cJSON_AddNumberToObject(o, "cancel_at", (double)dms[i].deadline_ms);
+	kdexd_resp_json(resp, 200, o);
+}
+
+int
+lp_route(struct kdexd_req *req, struct kdexd_resp *resp, const char *auth)
+{
+	struct kdexd_args	 a;
+	char			 user[KDEXD_USER_MAX];
+	const char		*pattern;
+	int			 jwt_only = 0;
+	enum { NONE, KCREATE, KLIST, KREVOKE, BPLACE, BCANCEL, DMS } what;
+
+	what = NONE;
+	memset(&a, 0, sizeof a);
+	if (kdexd_path_match(req->path, "/apikeys", &a)) {
+		pattern = "/apikeys";
+		jwt_only = 1;
+		what = req->method == KDEXD_POST ? KCREATE :
+		    req->method == KDEXD_GET ? KLIST : NONE;
+	} else if (kdexd_path_match(req->path, "/apikeys/:/revoke", &a)) {
+		pattern = "/apikeys/:/revoke";
+		jwt_only = 1;
+		what = req->method == KDEXD_POST ? KREVOKE : NONE;
+	} else if (kdexd_path_match(req->path, "/orders/batch-place", &a)) {
+		pattern = "/orders/batch-place";
+		what = req->method == KDEXD_POST ? BPLACE : NONE;
+	} else if (kdexd_path_match(req->path, "/orders/batch-cancel", &a)) {
+		pattern = "/orders/batch-cancel";
+		what = req->method == KDEXD_POST ? BCANCEL : NONE;
+	} else if (kdexd_path_match(req->path, "/orders/cancel-all-after",
+	    &a)) {
+		pattern = "/orders/cancel-all-after";
+		what = req->method == KDEXD_POST ? DMS : NONE;
+	} else
+		return (-1);
+	if (what == NONE) {
+		kdexd_resp_error(resp, 405, "bad_request",
+		    "method not allowed on %s", req->path);
+		return (0);
+	}
+	if (lp_auth(req, resp, auth, pattern, jwt_only, user) != 0)
+		return (0);
+	req->user = user;
+	switch (what) {
+	case KCREATE:
+		r_key_create(req, resp, user);
+		break;
+	case KLIST:
+		r_key_list(req, resp, user);
+		break;
+	case KREVOKE:
+		r_key_revoke(req, resp, user, a.arg[0]);
+		break;
+	case BPLACE:
+		r_batch(req, resp, trade_place);
+		break;
+	case BCANCEL:
+		r_batch(req, resp, trade_cancel);
+		break;
+	case DMS:
+		r_cancel_after(req, resp, user);
+		break;
+	case NONE:
+		break;
+	}
+	req->user = NULL;
+	return (0);
+}

@@ -1,0 +1,268 @@
+// kdexd-lp.js: market makers (issue 8) against the real kdexd: API keys
+// (create, list, revoke, scopes, signed requests, window, replay), batch
+// place and batch cancel with partial success, the dead-man's switch.
+'use strict';
+const crypto = require('crypto');
+const L = require('./kdexd-lib.js');
+const { ok, eq, http } = L;
+
+const CONFIG = `
+demo-maker no
+market KTA-USDC base_decimals=9 quote_decimals=6 tick_size=0.0001 lot_size=0.01 min_size=0.01 maker_fee_ppm=-100 taker_fee_ppm=500
+`;
+
+// Headers of a request signed with an API key: HMAC-SHA256 (key = the
+// secret's text) over ts + METHOD + path + body.
+function signed(key, method, p, body, ts = Date.now()) {
+	const b = body === undefined ? '' : JSON.stringify(body);
+	const sig = crypto.createHmac('sha256', key.secret)
+	    .update(String(ts) + method + p + b).digest('hex');
+	return { authorization: `KDEX-HMAC key=${key.id},ts=${ts},sig=${sig}` };
+}
+
+// Send exactly the body that was signed.
+async function khttp(srv, key, method, p, body, ts) {
+	const h = signed(key, method, p, body, ts);
+	if (body !== undefined)
+		h['content-type'] = 'application/json';
+	return http(srv, method, p, body === undefined ? undefined :
+	    JSON.stringify(body), h);
+}
+
+function bal(b, sym) {
+	const r = b.json.balances.find((x) => x.symbol === sym);
+	return r ? r.available : null;
+}
+
+async function funded(srv, u) {
+	await L.waitFor(async () => {
+		const b = await http(srv, 'GET', '/balances', undefined, u.auth);
+		return b.json && b.json.balances && bal(b, 'KTA') && bal(b, 'USDC');
+	}, 'demo funds');
+}
+
+async function testKeys(srv) {
+	const A = await L.login(srv, L.newAccount());
+	const B = await L.login(srv, L.newAccount());
+	await funded(srv, A);
+
+	let r = await http(srv, 'POST', '/apikeys', { scope: 'trade',
+	    label: 'bot' }, A.auth);
+	eq(r.status, 201, 'create trade key');
+	const tk = { id: r.json.key.id, secret: r.json.secret };
+	ok(/^[0-9a-f]{24}$/.test(tk.id) && /^[0-9a-f]{64}$/.test(tk.secret),
+	    'key id and secret shapes');
+	r = await http(srv, 'POST', '/apikeys', { scope: 'read' }, A.auth);
+	eq(r.status, 201, 'create read key');
+	const rk = { id: r.json.key.id, secret: r.json.secret };
+	r = await http(srv, 'POST', '/apikeys', { scope: 'admin' }, A.auth);
+	eq(r.status, 400, 'bad scope refused');
+	r = await http(srv, 'POST', '/apikeys', { scope: 'read' });
+	eq(r.status, 401, 'no login, no key');
+
+	r = await http(srv, 'GET', '/apikeys', undefined, A.auth);
+	eq(r.status, 200, 'list keys');
+	eq(r.json.keys.map((k) => [k.id, k.scope]), [[tk.id, 'trade'],
+	    [rk.id, 'read']], 'both keys listed');
+	ok(!r.text.includes(tk.secret), 'list shows no secret');
+	r = await http(srv, 'GET', '/apikeys', undefined, B.auth);
+	eq(r.json.keys, [], 'B sees none of A\'s keys');
+
+	// The secret is stored hashed: it is nowhere in auth.db.
+	const fs = require('fs');
+	const path = require('path');
+	const db = fs.readFileSync(path.join(srv.data, 'auth.db'));
+	let wal = Buffer.alloc(0);
+	try { wal = fs.readFileSync(path.join(srv.data, 'auth.db-wal')); } catch (e) { /* none */ }
+	ok(!db.includes(tk.secret) && !wal.includes(tk.secret),
+	    'secret not stored in auth.db');
+
+	// Signed requests.
+	r = await khttp(srv, tk, 'GET', '/balances');
+	eq(r.status, 200, 'trade key reads balances');
+	eq(bal(r, 'KTA'), '1000', 'key acts as its owner');
+	const place = { market: 'KTA-USDC', side: 'sell', price: '3', qty: '1',
+	    client_id: 'k-1' };
+	r = await khttp(srv, tk, 'POST', '/orders/place', place);
+	eq(r.status, 200, 'trade key places');
+	const oid = r.json && r.json.order && r.json.order.id;
+	r = await khttp(srv, tk, 'GET', '/orders?status=open');
+	eq(r.status, 200, 'signed GET with a query');
+	eq((r.json.orders || []).map((o) => o.id), [oid], 'open orders');
+
+	// Replay: the same signed request again is refused, even within the
+	// window; a new timestamp is a new request.
+	const ts = Date.now();
+	const body = { id: oid };
+	r = await khttp(srv, tk, 'POST', '/orders/amend', Object.assign({},
+	    body, { qty: '0.5' }), ts);
+	eq(r.status, 200, 'signed amend');
+	r = await khttp(srv, tk, 'POST', '/orders/amend', Object.assign({},
+	    body, { qty: '0.5' }), ts);
+	eq(r.status, 401, 'replayed request refused');
+	ok(/replay/.test(r.text), 'says replay: ' + r.text);
+	// Tampering with the body breaks the signature.
+	let h = signed(tk, 'POST', '/orders/cancel', { id: '999' });
+	h['content-type'] = 'application/json';
+	r = await http(srv, 'POST', '/orders/cancel', JSON.stringify({ id: oid }), h);
+	eq(r.status, 401, 'tampered body refused');
+	ok(/signature/.test(r.text), 'says signature');
+	// Outside the window.
+	r = await khttp(srv, tk, 'GET', '/balances', undefined, Date.now() - 6000);
+	eq(r.status, 401, 'old timestamp refused');
+	r = await khttp(srv, tk, 'GET', '/balances', undefined, Date.now() + 6000);
+	eq(r.status, 401, 'future timestamp refused');
+	// A wrong secret.
+	r = await khttp(srv, { id: tk.id, secret: rk.secret }, 'GET', '/balances');
+	eq(r.status, 401, 'wrong secret refused');
+
+	// Scopes: a trade key never reaches the wallet routes.
+	for (const [m, p, b] of [
+	    ['POST', '/withdrawals/request', { token: 'KTA', amount: '1',
+	      to: A.user }],
+	    ['GET', '/withdrawals', undefined],
+	    ['POST', '/account/storage', { storage: A.user }],
+	    ['GET', '/deposits/address', undefined],
+	    ['GET', '/deposits', undefined],
+	    ['GET', '/apikeys', undefined],
+	    ['POST', '/apikeys', { scope: 'trade' }]]) {
+		r = await khttp(srv, tk, m, p, b);
+		eq(r.status, 403, `trade key refused on ${m} ${p}`);
+	}
+	r = await http(srv, 'GET', '/withdrawals', undefined, A.auth);
+	eq(r.json.withdrawals, [], 'no withdrawal was made');
+	// A read key reads but does not trade.
+	r = await khttp(srv, rk, 'GET', '/orders');
+	eq(r.status, 200, 'read key lists orders');
+	r = await khttp(srv, rk, 'POST', '/orders/cancel', { id: oid });
+	eq(r.status, 403, 'read key cannot cancel');
+	r = await khttp(srv, rk, 'POST', '/orders/batch-place', { orders: [place] });
+	eq(r.status, 403, 'read key cannot batch');
+
+	// Revoke.
+	r = await http(srv, 'POST', '/apikeys/' + tk.id + '/revoke', {}, B.auth);
+	eq(r.status, 404, 'B cannot revoke A\'s key');
+	r = await http(srv, 'POST', '/apikeys/' + tk.id + '/revoke', {}, A.auth);
+	eq(r.status, 200, 'A revokes');
+	r = await khttp(srv, tk, 'GET', '/balances');
+	eq(r.status, 401, 'revoked key refused');
+	r = await http(srv, 'GET', '/apikeys', undefined, A.auth);
+	ok(r.json.keys[0].revoked_at > 0, 'list shows revoked_at');
+	r = await http(srv, 'POST', '/apikeys/' + tk.id + '/revoke', {}, A.auth);
+	eq(r.status, 404, 'second revoke: not found');
+	r = await http(srv, 'POST', '/orders/cancel-all', {}, A.auth);
+	eq(r.json.cancelled, [oid], 'cancel-all (JWT) clears the book');
+	return { A, rk };
+}
+
+async function testBatch(srv) {
+	const A = await L.login(srv, L.newAccount());
+	const B = await L.login(srv, L.newAccount());
+	await funded(srv, A);
+	await funded(srv, B);
+	let r = await http(srv, 'POST', '/apikeys', { scope: 'trade' }, A.auth);
+	const key = { id: r.json.key.id, secret: r.json.secret };
+	const o = (side, price, qty, cid) => ({ market: 'KTA-USDC', side,
+	    price, qty, client_id: cid });
+	// Partial success: items 1 and 3 are refused, the others rest.
+	r = await khttp(srv, key, 'POST', '/orders/batch-place', { orders: [
+	    o('buy', '1', '1', 'b-1'),
+	    o('buy', '1.00001', '1', 'b-2'),	/* off tick */
+	    o('buy', '1.1', '1', 'b-3'),
+	    o('buy', '1.2', '1', 'b-1'),	/* duplicate client id */
+	    o('sell', '5', '2', 'b-5'),
+	    { market: 'NOPE-USDC', side: 'buy', price: '1', qty: '1' }] });
+	eq(r.status, 200, 'batch answered');
+	const res = r.json.results || [];
+	eq(res.map((x) => x.status), [200, 400, 200, 409, 200, 404],
+	    'each item answered on its own');
+	eq(res.map((x) => x.order ? x.order.client_id : x.error.code),
+	    ['b-1', 'bad_price', 'b-3', 'duplicate_client_id', 'b-5',
+	    'unknown_market'], 'item answers in order');
+	r = await http(srv, 'GET', '/orders?status=open', undefined, A.auth);
+	eq(r.json.orders.length, 3, 'three orders rest');
+
+	// Limits and shapes.
+	const many = [];
+	for (let i = 0; i < 21; i++)
+		many.push(o('buy', '1', '1', 'm-' + i));
+	r = await http(srv, 'POST', '/orders/batch-place', { orders: many }, A.auth);
+	eq(r.status, 400, 'above the batch maximum');
+	r = await http(srv, 'POST', '/orders/batch-place', { orders: [] }, A.auth);
+	eq(r.status, 400, 'empty batch');
+	r = await http(srv, 'POST', '/orders/batch-place', { orders: [1] }, A.auth);
+	eq(r.status, 200, 'non-object item answered');
+	eq(r.json.results[0].status, 400, 'non-object item refused');
+
+	// A batch that trades: B takes A's sell within a batch (JWT).
+	r = await http(srv, 'POST', '/orders/batch-place', { orders: [
+	    o('buy', '5', '1', 't-1'), o('buy', '5', '5', 't-2')] }, B.auth);
+	eq(r.json.results.map((x) => x.order.status), ['filled',
+	    'partially_filled'], 'batch fills in order');
+	eq(r.json.results[0].fills.length, 1, 'fill reported with the item');
+
+	// Batch cancel with partial success.
+	r = await khttp(srv, key, 'POST', '/orders/batch-cancel', { orders: [
+	    { client_id: 'b-1' }, { id: '999999' }, { client_id: 'b-3' },
+	    { client_id: 'b-1' }] });
+	eq(r.status, 200, 'batch cancel answered');
+	eq(r.json.results.map((x) => x.status), [200, 404, 200, 404],
+	    'batch cancel items');
+	r = await http(srv, 'GET', '/orders?status=open', undefined, A.auth);
+	eq(r.json.orders.length, 0, 'all of A\'s orders gone');
+}
+
+async function testDeadMan(srv) {
+	const A = await L.login(srv, L.newAccount());
+	await funded(srv, A);
+	const o = (price, cid) => ({ market: 'KTA-USDC', side: 'buy', price,
+	    qty: '1', client_id: cid });
+	let r = await http(srv, 'POST', '/orders/batch-place', { orders: [
+	    o('1', 'd-1'), o('1.1', 'd-2')] }, A.auth);
+	eq(r.json.results.map((x) => x.status), [200, 200], 'two resting');
+	r = await http(srv, 'POST', '/orders/cancel-all-after', { timeout_s: -1 }, A.auth);
+	eq(r.status, 400, 'negative timeout refused');
+	r = await http(srv, 'POST', '/orders/cancel-all-after', { timeout_s: 1.5 }, A.auth);
+	eq(r.status, 400, 'fractional timeout refused');
+	// Armed, disarmed: nothing happens.
+	r = await http(srv, 'POST', '/orders/cancel-all-after', { timeout_s: 1 }, A.auth);
+	eq(r.status, 200, 'armed');
+	ok(r.json.cancel_at > Date.now(), 'cancel_at in the future');
+	r = await http(srv, 'POST', '/orders/cancel-all-after', { timeout_s: 0 }, A.auth);
+	eq([r.status, r.json.cancel_at], [200, null], 'disarmed');
+	await L.sleep(1500);
+	r = await http(srv, 'GET', '/orders?status=open', undefined, A.auth);
+	eq(r.json.orders.length, 2, 'disarmed switch cancelled nothing');
+	// Renewed in time: still there; then it lapses.
+	r = await http(srv, 'POST', '/orders/cancel-all-after', { timeout_s: 2 }, A.auth);
+	await L.sleep(1200);
+	r = await http(srv, 'POST', '/orders/cancel-all-after', { timeout_s: 2 }, A.auth);
+	eq(r.status, 200, 'renewed');
+	await L.sleep(1200);
+	r = await http(srv, 'GET', '/orders?status=open', undefined, A.auth);
+	eq(r.json.orders.length, 2, 'renewed switch has not fired');
+	const t0 = Date.now();
+	await L.waitFor(async () => {
+		const x = await http(srv, 'GET', '/orders?status=open', undefined, A.auth);
+		return x.json.orders.length === 0;
+	}, 'the switch to fire', 5000);
+	ok(Date.now() - t0 < 3000, 'fired about when due');
+	r = await http(srv, 'GET', '/orders?status=all', undefined, A.auth);
+	eq(r.json.orders.map((x) => x.status), ['cancelled', 'cancelled'],
+	    'both orders cancelled');
+	// It fires once: a new order afterwards stays.
+	r = await http(srv, 'POST', '/orders/place', o('1', 'd-3'), A.auth);
+	await L.sleep(300);
+	r = await http(srv, 'GET', '/orders?status=open', undefined, A.auth);
+	eq(r.json.orders.length, 1, 'fired once only');
+}
+
+L.main(async () => {
+	const srv = await L.startServer({ config: CONFIG });
+	await testKeys(srv);
+	await testBatch(srv);
+	await testDeadMan(srv);
+	await L.stopServer(srv);
+	ok(!/ERROR: AddressSanitizer|runtime error/.test(srv.stderr()),
+	    'no sanitizer report');
+});
