@@ -32,7 +32,7 @@
 #include "keeta_account.h"
 #include "keyfile.h"
 #include "kdexd.h"
-#include "kdexd_lp.h"
+#include "kdexd_settle.h"
 #include "util.h"
 
 struct kdexd		*kdexd_server;
@@ -315,7 +315,7 @@ cron(lws_sorted_usec_list_t *sul)
 	auth_cron(s);
 	ws_cron(s);
 	route_cron(s);
-	lp_cron(s);
+	settle_cron(s);
 	if (s->conf.demo)
 		demo_cron(s);
 	lws_sul_schedule(s->ctx, 0, sul, cron, 100 * LWS_US_PER_MS);
@@ -527,13 +527,13 @@ main(int argc, char **argv)
 	}
 	if (auth_init(s, &cause) != 0)
 		fatalx("%s", cause);
-	if (lp_init(s, &cause) != 0)
-		fatalx("%s", cause);
 	if (route_init(s, &cause) != 0)
 		fatalx("%s", cause);
 	ws_init(s);
 	if (http_start(s, &cause) != 0)
 		fatalx("%s", cause);
+	if (settle_start(s, &cause) != 0)
+		fatalx("chain worker: %s", cause);
 	if (s->conf.demo && demo_init(s, &cause) != 0)
 		fatalx("demo: %s", cause);
 
@@ -550,6 +550,7 @@ main(int argc, char **argv)
 	while (!s->stopping) {
 		if (lws_service(s->ctx, 0) < 0)
 			break;
+		settle_poll(s);
 		if (route_batch_pending()) {
 			gather(s);
 			route_run_batch(s);
@@ -571,11 +572,11 @@ main(int argc, char **argv)
 	    s->stats.http_conns > 0));
 
 	lws_sul_cancel(&cron_sul);
+	settle_stop(s);
 	lws_context_destroy(s->ctx);
 	s->ctx = NULL;
 	ws_free();
 	route_free();
-	lp_free();
 	auth_free(s);
 	if (s->devnet != NULL)
 		devnet_stop(s->devnet);

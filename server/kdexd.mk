@@ -7,7 +7,7 @@ bin_PROGRAMS += kdexd
 kdexd_SOURCES = server/kdexd.c server/kdexd.h server/kdexd_http.c \
 	server/kdexd_http.h server/kdexd_conf.c server/kdexd_auth.c \
 	server/kdexd_ws.c server/kdexd_route.c server/kdexd_trade.c server/kdexd_demo.c \
-	server/kdexd_admin.c
+	server/kdexd_admin.c server/kdexd_settle.c server/kdexd_settle.h
 kdexd_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(CJSON_CFLAGS) $(SQLITE_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
 kdexd_LDADD = $(KDEX_LIBS) $(LWS_LIBS)
@@ -44,12 +44,10 @@ tests_check_kdexd_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/server
 tests_check_kdexd_conf_CFLAGS = $(TEST_CFLAGS)
 tests_check_kdexd_conf_LDADD = $(TEST_LIBS)
 
+# Settlement on Keeta (issue 5; engineer I): the chain worker's tests.
+TESTS += tests/settle_deposit.test
+EXTRA_DIST += tests/settle_deposit.test doc/settlement.md
+
 # contrib/openapi.yaml lists every route of the route table.
 TESTS += tests/kdexd_openapi.test
 EXTRA_DIST += tests/kdexd_openapi.test
-
-# Market makers (issue 8; engineer J): API keys, batches, dead-man's
-# switch (server/kdexd_lp.c, doc/lp.md).
-kdexd_SOURCES += server/kdexd_lp.c server/kdexd_lp.h
-TESTS += tests/kdexd_lp.test
-EXTRA_DIST += tests/kdexd_lp.test tests/kdexd-lp.js doc/lp.md

@@ -27,6 +27,7 @@
 #include "exchange.h"
 #include "keeta_account.h"
 #include "kdexd.h"
+#include "kdexd_settle.h"
 #include "util.h"
 
 #define TRADES_KEEP	1000			/* recent trades per market */
@@ -893,7 +894,6 @@ trade_storage(struct kdexd_req *req, struct kdexd_resp *resp,
 	const char		*st, *why;
 	int64_t			 uid;
 	int			 err = 0;
-	cJSON			*o;
 
 	(void)a;
 	if (kdexd_body_check(req, resp, allowed) != 0 ||
@@ -907,15 +907,8 @@ trade_storage(struct kdexd_req *req, struct kdexd_resp *resp,
 	}
 	if ((uid = req_uid(req, resp)) == 0)
 		return;
-	if (ledger_user_set_storage(srv->ledger, uid, st) != LEDGER_OK) {
-		kdexd_resp_error(resp, 500, "internal",
-		    "cannot record the storage account");
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "storage", st);
-	cJSON_AddStringToObject(o, "status", "active");
-	kdexd_resp_json(resp, 200, o);
+	/* Recorded once the chain shows the ACLs (kdexd_settle.c). */
+	settle_register(req, resp, uid, st);
 }
 
 void
@@ -945,11 +938,15 @@ trade_deposit_notify(struct kdexd_req *req, struct kdexd_resp *resp,
     struct kdexd_args *a)
 {
 	static const char *const allowed[] = { NULL };
+	int64_t	 uid;
 	cJSON	*o;
 
 	(void)a;
 	if (kdexd_body_check(req, resp, allowed) != 0)
 		return;
+	if ((uid = req_uid(req, resp)) == 0)
+		return;
+	settle_notify(uid);
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", 1);
 	kdexd_resp_json(resp, 200, o);

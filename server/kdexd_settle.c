@@ -1,0 +1,796 @@
+/*
+ * kdexd_settle.c: the chain worker and its loop-side half (see
+ * kdexd_settle.h). Owned by engineer I (issue 5).
+ *
+ * Jobs go loop -> worker on one queue and come back on another, the same
+ * struct both ways, so a job carries its own result. Only the loop thread
+ * reads the ledger or runs exchange commands; only the worker talks to
+ * the chain.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "exchange.h"
+#include "keeta_account.h"
+#include "keeta_block.h"
+#include "keeta_client.h"
+#include "keeta_hash.h"
+#include "keeta_perm.h"
+#include "keeta_staple.h"
+#include "kdexd.h"
+#include "kdexd_settle.h"
+#include "ledger.h"
+#include "market.h"
+#include "util.h"
+
+#define SETTLE_TOKENS_MAX	(KDEXD_MARKETS_MAX * 2)
+#define SETTLE_PAGE		50
+#define SETTLE_FULL_SCAN_MS	60000	/* forget cursors this often */
+
+enum sjob_type {
+	SJ_VERIFY = 0,		/* registration: answer hp */
+	SJ_RECHECK,		/* periodic ACL check */
+	SJ_SCAN,		/* deposits into storage */
+	SJ_FORGET		/* drop every scan cursor */
+};
+
+struct sdep {
+	char	token[KEETA_ADDRESS_MAX];
+	u128	amount;
+	char	block[2 * KEETA_HASH_LEN + 1];
+	int	op;
+};
+
+struct sjob {
+	enum sjob_type		 type;
+	int64_t			 uid;
+	struct keeta_pubkey	 user;
+	struct keeta_pubkey	 storage;
+	char			 storage_addr[LEDGER_ADDR_MAX];
+	struct http_pending	*hp;
+
+	/* Result. */
+	int			 ok;		/* VERIFY/RECHECK passed */
+	int			 unreachable;	/* no answer from the chain */
+	char			 why[LEDGER_REASON_MAX];
+	uint8_t			 granted[SETTLE_TOKENS_MAX];
+	struct sdep		*deps;
+	size_t			 ndeps;
+
+	struct sjob		*next;
+};
+
+struct squeue {
+	struct sjob	*head, *tail;
+};
+
+/* A scan cursor: the newest staple seen in one storage account. */
+struct scursor {
+	struct keeta_pubkey	storage;
+	uint8_t			newest[KEETA_HASH_LEN];
+};
+
+static struct {
+	pthread_t		 thread;
+	int			 running;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 stop;		/* under lock */
+	struct squeue		 todo, done;	/* under lock */
+
+	/* Worker only. */
+	struct keeta_client	*kc;
+	struct scursor		*cur;
+	size_t			 ncur;
+
+	/* Set at start, read-only after. */
+	struct lws_context	*ctx;
+	struct keeta_pubkey	 operator_pk;
+	struct keeta_pubkey	 tokens[SETTLE_TOKENS_MAX];
+	char			 symbols[SETTLE_TOKENS_MAX][MARKET_SYMBOL_MAX + 1];
+	size_t			 ntokens;
+
+	/* Loop only. */
+	size_t			 inflight;	/* scan/recheck jobs out */
+	int			 notify;
+	int64_t			 poll_ms, acl_ms;
+	int64_t			 next_scan, next_acl, next_forget;
+} st;
+
+static void
+sq_push(struct squeue *q, struct sjob *j)
+{
+	j->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+static struct sjob *
+sq_pop(struct squeue *q)
+{
+	struct sjob	*j;
+
+	if ((j = q->head) != NULL) {
+		q->head = j->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+	}
+	return (j);
+}
+
+static void
+sjob_free(struct sjob *j)
+{
+	free(j->deps);
+	free(j);
+}
+
+/* ------------------------------ worker ------------------------------ */
+
+static size_t
+token_index(const struct keeta_pubkey *pk)
+{
+	size_t	i;
+
+	for (i = 0; i < st.ntokens; i++)
+		if (keeta_pubkey_equal(&st.tokens[i], pk))
+			return (i);
+	return (SIZE_MAX);
+}
+
+/*
+ * The ACL rule of issue 5: the user is the one OWNER, the operator holds
+ * SEND_ON_BEHALF scoped to listed tokens (at least one) and nothing more,
+ * and nobody else may move funds or change permissions.
+ */
+static void
+work_verify(struct sjob *j)
+{
+	struct keeta_client_error	 e;
+	struct keeta_acl		*rows = NULL, *r;
+	const uint32_t			 harmless = KEETA_PERM_BIT(
+					    KEETA_PERM_ACCESS) |
+					    KEETA_PERM_BIT(
+					    KEETA_PERM_STORAGE_DEPOSIT) |
+					    KEETA_PERM_BIT(
+					    KEETA_PERM_STORAGE_CAN_HOLD);
+	const uint32_t			 opbits = KEETA_PERM_BIT(
+					    KEETA_PERM_ACCESS) |
+					    KEETA_PERM_BIT(
+					    KEETA_PERM_SEND_ON_BEHALF);
+	size_t				 n = 0, i, t, owners = 0, grants = 0;
+	int				 user_owner = 0;
+
+	j->ok = 0;
+	memset(j->granted, 0, sizeof j->granted);
+	if (keeta_client_acl_by_entity(st.kc, &j->storage, &rows, &n,
+	    &e) != 0) {
+		j->unreachable = e.http_status == 0 || e.http_status >= 500;
+		snprintf(j->why, sizeof j->why, "cannot read the account's "
+		    "permissions from the chain: %s", e.code);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		r = &rows[i];
+		if (keeta_perm_has(&r->perm, KEETA_PERM_OWNER)) {
+			owners++;
+			if (keeta_pubkey_equal(&r->principal, &j->user))
+				user_owner = 1;
+			continue;
+		}
+		if (keeta_pubkey_equal(&r->principal, &st.operator_pk)) {
+			if ((r->perm.base & ~opbits) != 0 ||
+			    r->perm.external != 0) {
+				snprintf(j->why, sizeof j->why, "the operator "
+				    "holds more than SEND_ON_BEHALF");
+				goto out;
+			}
+			if (!keeta_perm_has(&r->perm,
+			    KEETA_PERM_SEND_ON_BEHALF))
+				continue;
+			/* The chain names the entity itself for an
+			 * account-wide row: that is not scoped. */
+			if (r->target.len == 0 ||
+			    keeta_pubkey_equal(&r->target, &r->entity)) {
+				snprintf(j->why, sizeof j->why, "the "
+				    "operator's SEND_ON_BEHALF is not scoped "
+				    "to a token");
+				goto out;
+			}
+			if ((t = token_index(&r->target)) == SIZE_MAX) {
+				snprintf(j->why, sizeof j->why, "the "
+				    "operator's SEND_ON_BEHALF names a token "
+				    "no market lists");
+				goto out;
+			}
+			if (!j->granted[t])
+				grants++;
+			j->granted[t] = 1;
+			continue;
+		}
+		if ((r->perm.base & ~harmless) != 0 || r->perm.external != 0) {
+			snprintf(j->why, sizeof j->why, "an account other "
+			    "than the user and the operator holds rights "
+			    "over the storage account");
+			goto out;
+		}
+	}
+	if (owners != 1 || !user_owner)
+		snprintf(j->why, sizeof j->why, "the user is not the one "
+		    "OWNER of the storage account");
+	else if (grants == 0)
+		snprintf(j->why, sizeof j->why, "the operator holds no "
+		    "SEND_ON_BEHALF for any market token");
+	else
+		j->ok = 1;
+out:
+	free(rows);
+}
+
+static struct scursor *
+cursor_find(const struct keeta_pubkey *s, int create)
+{
+	size_t	i;
+
+	for (i = 0; i < st.ncur; i++)
+		if (keeta_pubkey_equal(&st.cur[i].storage, s))
+			return (&st.cur[i]);
+	if (!create)
+		return (NULL);
+	st.cur = xreallocarray(st.cur, st.ncur + 1, sizeof *st.cur);
+	memset(&st.cur[st.ncur], 0, sizeof *st.cur);
+	st.cur[st.ncur].storage = *s;
+	return (&st.cur[st.ncur++]);
+}
+
+/* The SENDs into the storage account in one staple. */
+static void
+scan_staple(struct sjob *j, const struct keeta_history_entry *h)
+{
+	struct keeta_staple	*sp;
+	struct keeta_block	*b;
+	struct keeta_op_send	*o;
+	struct sdep		*d;
+	const char		*why;
+	keeta_u128		 v;
+	size_t			 i, k;
+
+	if (keeta_staple_decode(h->staple, h->staple_len, 0,
+	    KEETA_VOTE_ANYTIME|KEETA_VOTE_EXPIRED_OK, &sp, &why) != 0) {
+		log_info("settle: undecodable staple in %s history: %s",
+		    j->storage_addr, why);
+		return;
+	}
+	for (i = 0; i < sp->nblocks; i++) {
+		b = sp->blocks[i];
+		/* Our own blocks and the operator's are not deposits. */
+		if (keeta_pubkey_equal(&b->account, &j->storage) ||
+		    keeta_pubkey_equal(&b->account, &st.operator_pk))
+			continue;
+		for (k = 0; k < b->nops; k++) {
+			if (b->ops[k].type != KEETA_OP_SEND)
+				continue;
+			o = &b->ops[k].u.send;
+			if (!keeta_pubkey_equal(&o->to, &j->storage))
+				continue;
+			if (keeta_amount_to_u128(&o->amount, &v) != 0 ||
+			    v == 0)
+				continue;
+			j->deps = xreallocarray(j->deps, j->ndeps + 1,
+			    sizeof *j->deps);
+			d = &j->deps[j->ndeps++];
+			keeta_address_encode(&o->token, d->token);
+			d->amount = (u128)v;
+			keeta_hex_encode(sp->block_hash[i], KEETA_HASH_LEN,
+			    d->block);
+			d->op = (int)k;
+		}
+	}
+	keeta_staple_free(sp);
+}
+
+/*
+ * Newest first, page by page (exclusive start), down to the newest staple
+ * an earlier scan saw. The cursor moves only when the whole walk worked.
+ */
+static void
+work_scan(struct sjob *j)
+{
+	struct keeta_client_error	 e;
+	struct keeta_history_entry	*h = NULL;
+	struct scursor			*c;
+	uint8_t				 start[KEETA_HASH_LEN];
+	uint8_t				 newest[KEETA_HASH_LEN];
+	size_t				 n, i;
+	int				 have_start = 0, have_newest = 0;
+	int				 reached = 0;
+
+	c = cursor_find(&j->storage, 0);
+	for (;;) {
+		if (keeta_client_history(st.kc, &j->storage, have_start ?
+		    start : NULL, SETTLE_PAGE, &h, &n, &e) != 0) {
+			j->unreachable = 1;
+			snprintf(j->why, sizeof j->why, "%s", e.code);
+			return;
+		}
+		if (n > 0 && !have_newest) {
+			memcpy(newest, h[0].id, sizeof newest);
+			have_newest = 1;
+		}
+		for (i = 0; i < n && !reached; i++) {
+			if (c != NULL && memcmp(h[i].id, c->newest,
+			    KEETA_HASH_LEN) == 0)
+				reached = 1;
+			else
+				scan_staple(j, &h[i]);
+		}
+		if (n > 0)
+			memcpy(start, h[n - 1].id, sizeof start);
+		keeta_history_free(h, n);
+		if (reached || n < SETTLE_PAGE)
+			break;
+		have_start = 1;
+	}
+	if (have_newest) {
+		c = cursor_find(&j->storage, 1);
+		memcpy(c->newest, newest, sizeof newest);
+	}
+	j->ok = 1;
+}
+
+static void *
+worker(void *arg)
+{
+	struct sjob	*j;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&st.lock);
+		while (!st.stop && st.todo.head == NULL)
+			pthread_cond_wait(&st.cond, &st.lock);
+		if (st.stop) {
+			pthread_mutex_unlock(&st.lock);
+			break;
+		}
+		j = sq_pop(&st.todo);
+		pthread_mutex_unlock(&st.lock);
+
+		switch (j->type) {
+		case SJ_VERIFY:
+		case SJ_RECHECK:
+			work_verify(j);
+			break;
+		case SJ_SCAN:
+			work_scan(j);
+			break;
+		case SJ_FORGET:
+			free(st.cur);
+			st.cur = NULL;
+			st.ncur = 0;
+			break;
+		}
+
+		pthread_mutex_lock(&st.lock);
+		sq_push(&st.done, j);
+		pthread_mutex_unlock(&st.lock);
+		lws_cancel_service(st.ctx);
+	}
+	return (NULL);
+}
+
+/* ---------------------------- loop side ---------------------------- */
+
+static void
+enqueue(struct sjob *j)
+{
+	pthread_mutex_lock(&st.lock);
+	sq_push(&st.todo, j);
+	pthread_cond_signal(&st.cond);
+	pthread_mutex_unlock(&st.lock);
+}
+
+static int64_t
+env_ms(const char *name, int64_t def)
+{
+	const char	*v = getenv(name);
+	char		*end;
+	long long	 n;
+
+	if (v == NULL || *v == '\0')
+		return (def);
+	n = strtoll(v, &end, 10);
+	if (*end != '\0' || n < 10 || n > 86400000)
+		fatalx("%s: not a number of milliseconds in 10..86400000", name);
+	return ((int64_t)n);
+}
+
+int
+settle_start(struct kdexd *s, char **cause)
+{
+	const struct market	*m;
+	const struct market_token *mt;
+	struct keeta_client_options o;
+	struct keeta_pubkey	 pk;
+	const char		*why;
+	size_t			 i;
+	int			 k;
+
+	memset(&st, 0, sizeof st);
+	st.ctx = s->ctx;
+	if (keeta_address_decode(s->operator_addr, &st.operator_pk,
+	    &why) != 0) {
+		xasprintf(cause, "operator address: %s", why);
+		return (-1);
+	}
+	for (i = 0; i < route_market_count(); i++) {
+		if ((m = route_market(i)) == NULL)
+			continue;
+		for (k = 0; k < 2; k++) {
+			mt = k ? &m->cfg.quote : &m->cfg.base;
+			if (keeta_address_decode(mt->address, &pk, &why) != 0)
+				continue;
+			if (token_index(&pk) != SIZE_MAX ||
+			    st.ntokens == SETTLE_TOKENS_MAX)
+				continue;
+			snprintf(st.symbols[st.ntokens],
+			    sizeof st.symbols[st.ntokens], "%s", mt->symbol);
+			st.tokens[st.ntokens++] = pk;
+		}
+	}
+	memset(&o, 0, sizeof o);
+	o.timeout_ms = 5000;
+	o.max_retries = 2;
+	o.backoff_ms = 50;
+	o.max_rebuilds = 3;
+	st.kc = keeta_client_new((const char *const *)s->apis, s->napis,
+	    s->network_id, &o);
+	if (st.kc == NULL) {
+		xasprintf(cause, "no Keeta representative to talk to");
+		return (-1);
+	}
+	st.poll_ms = env_ms("KDEXD_DEPOSIT_POLL_MS", 1000);
+	st.acl_ms = env_ms("KDEXD_ACL_CHECK_MS", 30000);
+	st.next_forget = kdexd_now_ms() + SETTLE_FULL_SCAN_MS;
+	pthread_mutex_init(&st.lock, NULL);
+	pthread_cond_init(&st.cond, NULL);
+	if (pthread_create(&st.thread, NULL, worker, NULL) != 0) {
+		keeta_client_free(st.kc);
+		xasprintf(cause, "cannot start the chain worker");
+		return (-1);
+	}
+	st.running = 1;
+	return (0);
+}
+
+static void
+answer_unavailable(struct sjob *j)
+{
+	struct kdexd_resp	resp;
+
+	if (j->hp == NULL)
+		return;
+	memset(&resp, 0, sizeof resp);
+	kdexd_resp_error(&resp, 503, "unavailable", "kdexd is stopping");
+	http_finish(j->hp, &resp);
+	j->hp = NULL;
+}
+
+void
+settle_stop(struct kdexd *s)
+{
+	struct sjob	*j;
+
+	(void)s;
+	if (!st.running)
+		return;
+	pthread_mutex_lock(&st.lock);
+	st.stop = 1;
+	pthread_cond_signal(&st.cond);
+	pthread_mutex_unlock(&st.lock);
+	pthread_join(st.thread, NULL);
+	st.running = 0;
+	while ((j = sq_pop(&st.todo)) != NULL) {
+		answer_unavailable(j);
+		sjob_free(j);
+	}
+	while ((j = sq_pop(&st.done)) != NULL) {
+		answer_unavailable(j);
+		sjob_free(j);
+	}
+	keeta_client_free(st.kc);
+	free(st.cur);
+	pthread_mutex_destroy(&st.lock);
+	pthread_cond_destroy(&st.cond);
+}
+
+void
+settle_register(struct kdexd_req *req, struct kdexd_resp *resp, int64_t uid,
+    const char *storage)
+{
+	struct ledger_user	 u;
+	struct sjob		*j;
+	const char		*why;
+
+	if (!st.running) {
+		kdexd_resp_error(resp, 503, "unavailable",
+		    "the chain worker is not running");
+		return;
+	}
+	if (ledger_user_get(kdexd_server->ledger, uid, &u) != LEDGER_OK) {
+		kdexd_resp_error(resp, 500, "internal", "cannot read user");
+		return;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->type = SJ_VERIFY;
+	j->uid = uid;
+	if (keeta_address_decode(u.address, &j->user, &why) != 0 ||
+	    keeta_address_decode(storage, &j->storage, &why) != 0) {
+		free(j);
+		kdexd_resp_error(resp, 400, "bad_request", "%s", why);
+		return;
+	}
+	snprintf(j->storage_addr, sizeof j->storage_addr, "%s", storage);
+	if ((j->hp = http_defer(req)) == NULL) {
+		free(j);
+		kdexd_resp_error(resp, 500, "internal", "cannot defer");
+		return;
+	}
+	enqueue(j);
+}
+
+void
+settle_notify(int64_t uid)
+{
+	(void)uid;	/* one round covers every account */
+	st.notify = 1;
+}
+
+struct ucollect {
+	struct ledger_user	*u;
+	size_t			 n;
+};
+
+static void
+collect_cb(const struct ledger_user *u, void *arg)
+{
+	struct ucollect	*c = arg;
+
+	if (u->storage[0] == '\0')
+		return;
+	c->u = xreallocarray(c->u, c->n + 1, sizeof *c->u);
+	c->u[c->n++] = *u;
+}
+
+/* One job per registered storage account. */
+static void
+schedule(enum sjob_type type)
+{
+	struct ucollect	 c;
+	struct sjob	*j;
+	const char	*why;
+	size_t		 i;
+
+	memset(&c, 0, sizeof c);
+	if (ledger_user_list(kdexd_server->ledger, collect_cb, &c) !=
+	    LEDGER_OK) {
+		free(c.u);
+		return;
+	}
+	for (i = 0; i < c.n; i++) {
+		if (type == SJ_RECHECK &&
+		    c.u[i].status != LEDGER_USER_ACTIVE)
+			continue;
+		j = xcalloc(1, sizeof *j);
+		j->type = type;
+		j->uid = c.u[i].id;
+		snprintf(j->storage_addr, sizeof j->storage_addr, "%s",
+		    c.u[i].storage);
+		if (keeta_address_decode(c.u[i].address, &j->user,
+		    &why) != 0 || keeta_address_decode(c.u[i].storage,
+		    &j->storage, &why) != 0) {
+			free(j);
+			continue;
+		}
+		st.inflight++;
+		enqueue(j);
+	}
+	free(c.u);
+}
+
+void
+settle_cron(struct kdexd *s)
+{
+	int64_t		 now = kdexd_now_ms();
+	struct sjob	*j;
+
+	(void)s;
+	if (!st.running || st.inflight > 0)
+		return;
+	if (now >= st.next_forget) {
+		j = xcalloc(1, sizeof *j);
+		j->type = SJ_FORGET;
+		enqueue(j);
+		st.next_forget = now + SETTLE_FULL_SCAN_MS;
+	}
+	if (st.notify || now >= st.next_scan) {
+		st.notify = 0;
+		st.next_scan = now + st.poll_ms;
+		schedule(SJ_SCAN);
+	}
+	if (now >= st.next_acl) {
+		st.next_acl = now + st.acl_ms;
+		schedule(SJ_RECHECK);
+	}
+}
+
+static void
+finish_verify(struct sjob *j)
+{
+	struct ledger		*l = kdexd_server->ledger;
+	struct kdexd_resp	 resp;
+	struct ledger_user	 u;
+	cJSON			*o;
+
+	memset(&resp, 0, sizeof resp);
+	if (!j->ok) {
+		if (j->unreachable)
+			kdexd_resp_error(&resp, 503, "unavailable", "%s",
+			    j->why);
+		else
+			kdexd_resp_error(&resp, 422, "storage_rejected",
+			    "%s", j->why);
+		goto done;
+	}
+	if (ledger_user_set_storage(l, j->uid, j->storage_addr) !=
+	    LEDGER_OK || ledger_user_get(l, j->uid, &u) != LEDGER_OK) {
+		kdexd_resp_error(&resp, 500, "internal",
+		    "cannot record the storage account");
+		goto done;
+	}
+	/* A user who granted the operator again may trade again. */
+	if (u.status == LEDGER_USER_WITHDRAW_ONLY &&
+	    ledger_user_set_status(l, j->uid, LEDGER_USER_ACTIVE, "") ==
+	    LEDGER_OK)
+		u.status = LEDGER_USER_ACTIVE;
+	log_info("settle: user %s registered storage %s", u.address,
+	    j->storage_addr);
+	st.notify = 1;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "storage", j->storage_addr);
+	cJSON_AddStringToObject(o, "status", ledger_user_status_name(u.status));
+	kdexd_resp_json(&resp, 200, o);
+done:
+	http_finish(j->hp, &resp);
+	j->hp = NULL;
+}
+
+/* Withdraw-only: cancel the user's orders, then record why. */
+static void
+make_withdraw_only(int64_t uid, const char *why)
+{
+	struct exchange_cmd	 cmd;
+	struct ledger_user	 u;
+
+	if (ledger_user_get(kdexd_server->ledger, uid, &u) != LEDGER_OK ||
+	    u.status != LEDGER_USER_ACTIVE)
+		return;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = EXCHANGE_CANCEL_ALL;
+	cmd.user = uid;
+	if (kdexd_run_command(kdexd_server, &cmd, NULL, NULL) != 0)
+		log_info("settle: cannot cancel the orders of %s", u.address);
+	if (ledger_user_set_status(kdexd_server->ledger, uid,
+	    LEDGER_USER_WITHDRAW_ONLY, why) != LEDGER_OK) {
+		log_info("settle: cannot make %s withdraw-only", u.address);
+		return;
+	}
+	log_info("settle: user %s is withdraw-only: %s", u.address, why);
+}
+
+static void
+finish_recheck(struct sjob *j)
+{
+	struct ledger_token	 t;
+	struct ledger_balance	 b;
+	char			 why[LEDGER_REASON_MAX];
+	size_t			 i;
+
+	if (j->unreachable)
+		return;		/* the chain is away, not the user */
+	if (!j->ok) {
+		make_withdraw_only(j->uid, j->why);
+		return;
+	}
+	/* A token the user holds but the operator may no longer send. */
+	for (i = 0; i < st.ntokens; i++) {
+		char	addr[KEETA_ADDRESS_MAX];
+
+		if (j->granted[i])
+			continue;
+		keeta_address_encode(&st.tokens[i], addr);
+		if (ledger_token_find(kdexd_server->ledger, addr, &t) !=
+		    LEDGER_OK || ledger_balance_get(kdexd_server->ledger,
+		    j->uid, t.id, &b) != LEDGER_OK || b.total == 0)
+			continue;
+		snprintf(why, sizeof why, "operator right on %s revoked "
+		    "on chain", st.symbols[i]);
+		make_withdraw_only(j->uid, why);
+		return;
+	}
+}
+
+static void
+finish_scan(struct sjob *j)
+{
+	struct ledger_user	 u;
+	struct ledger_token	 t;
+	struct exchange_cmd	 cmd;
+	size_t			 i;
+
+	if (j->unreachable)
+		log_debug("settle: history of %s: %s", j->storage_addr,
+		    j->why);
+	if (j->ndeps == 0 ||
+	    ledger_user_get(kdexd_server->ledger, j->uid, &u) != LEDGER_OK ||
+	    strcmp(u.storage, j->storage_addr) != 0)
+		return;
+	for (i = 0; i < j->ndeps; i++) {
+		if (ledger_token_find(kdexd_server->ledger, j->deps[i].token,
+		    &t) != LEDGER_OK)
+			continue;	/* no market lists it */
+		memset(&cmd, 0, sizeof cmd);
+		cmd.type = EXCHANGE_DEPOSIT;
+		cmd.user = j->uid;
+		cmd.token = t.id;
+		cmd.amount = j->deps[i].amount;
+		snprintf(cmd.ref, sizeof cmd.ref, "%s", j->deps[i].block);
+		cmd.op_index = j->deps[i].op;
+		if (route_submit(&cmd) != 0)
+			log_info("settle: engine queue full; deposit %s/%d "
+			    "waits for the next scan", cmd.ref, cmd.op_index);
+	}
+}
+
+void
+settle_poll(struct kdexd *s)
+{
+	struct sjob	*j;
+
+	(void)s;
+	if (!st.running)
+		return;
+	for (;;) {
+		pthread_mutex_lock(&st.lock);
+		j = sq_pop(&st.done);
+		pthread_mutex_unlock(&st.lock);
+		if (j == NULL)
+			break;
+		switch (j->type) {
+		case SJ_VERIFY:
+			finish_verify(j);
+			break;
+		case SJ_RECHECK:
+			st.inflight--;
+			finish_recheck(j);
+			break;
+		case SJ_SCAN:
+			st.inflight--;
+			finish_scan(j);
+			break;
+		case SJ_FORGET:
+			break;
+		}
+		sjob_free(j);
+	}
+}
