@@ -32,6 +32,7 @@
 #include "keeta_account.h"
 #include "keyfile.h"
 #include "kdexd.h"
+#include "kdexd_lp.h"
 #include "kdexd_settle.h"
 #include "util.h"
 
@@ -315,6 +316,7 @@ cron(lws_sorted_usec_list_t *sul)
 	auth_cron(s);
 	ws_cron(s);
 	route_cron(s);
+	lp_cron(s);
 	settle_cron(s);
 	if (s->conf.demo)
 		demo_cron(s);
@@ -527,6 +529,8 @@ main(int argc, char **argv)
 	}
 	if (auth_init(s, &cause) != 0)
 		fatalx("%s", cause);
+	if (lp_init(s, &cause) != 0)
+		fatalx("%s", cause);
 	if (route_init(s, &cause) != 0)
 		fatalx("%s", cause);
 	ws_init(s);
@@ -577,6 +581,7 @@ main(int argc, char **argv)
 	s->ctx = NULL;
 	ws_free();
 	route_free();
+	lp_free();
 	auth_free(s);
 	if (s->devnet != NULL)
 		devnet_stop(s->devnet);

@@ -51,3 +51,9 @@ EXTRA_DIST += tests/settle_deposit.test doc/settlement.md
 # contrib/openapi.yaml lists every route of the route table.
 TESTS += tests/kdexd_openapi.test
 EXTRA_DIST += tests/kdexd_openapi.test
+
+# Market makers (issue 8; engineer J): API keys, batches, dead-man's
+# switch (server/kdexd_lp.c, doc/lp.md).
+kdexd_SOURCES += server/kdexd_lp.c server/kdexd_lp.h
+TESTS += tests/kdexd_lp.test
+EXTRA_DIST += tests/kdexd_lp.test tests/kdexd-lp.js doc/lp.md
