@@ -284,6 +284,31 @@ lp_cron(struct kdexd *s)
 }
 
 int
+lp_ws_cancel_on_disconnect(const cJSON *msg)
+{
+	return (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg,
+	    "cancel_on_disconnect")));
+}
+
+void
+lp_ws_disconnected(const char *user)
+{
+	struct exchange_cmd	 cmd;
+	int64_t			 uid;
+
+	if (srv == NULL || srv->stopping || srv->draining ||
+	    (uid = route_user_id(user)) <= 0)
+		return;
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = EXCHANGE_CANCEL_ALL;
+	cmd.user = uid;
+	if (route_submit(&cmd) != 0)
+		log_info("cancel-on-disconnect for %s: engine queue full", user);
+	else
+		log_info("cancel-on-disconnect for %s", user);
+}
+
+int
 lp_key_request(const char *authorization)
 {
 	return (authorization != NULL &&

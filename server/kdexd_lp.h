@@ -36,4 +36,13 @@ int	 lp_key_auth(struct kdexd_req *, struct kdexd_resp *,
 int	 lp_route(struct kdexd_req *, struct kdexd_resp *,
 	    const char *authorization);
 
+/*
+ * WebSocket cancel-on-disconnect: 1 when an auth message asks for it
+ * ({"op":"auth","token":...,"cancel_on_disconnect":true}); when such a
+ * session closes (not at server shutdown), all of user's orders are
+ * cancelled in the next batch.
+ */
+int	 lp_ws_cancel_on_disconnect(const cJSON *auth_msg);
+void	 lp_ws_disconnected(const char *user);
+
 #endif

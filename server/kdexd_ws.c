@@ -22,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "kdexd.h"
+#include "kdexd_lp.h"
 #include "util.h"
 
 #define WS_SUBS_MAX	64		/* channels per client */
@@ -61,6 +62,7 @@ struct ws_client {
 	int64_t			 last_seen_ms;
 	int			 ping_due;
 	int			 dead;
+	int			 cancel_on_disconnect;	/* kdexd_lp.c */
 
 	struct ws_client	*prev, *next;
 };
@@ -318,6 +320,8 @@ unsubscribe(struct ws_client *c, struct channel *ch)
 void
 ws_close(struct ws_client *c)
 {
+	if (c->cancel_on_disconnect && c->user[0] != '\0')
+		lp_ws_disconnected(c->user);
 	while (c->nsubs > 0)
 		unsubscribe(c, c->subs[0]);
 	queue_clear(c);
@@ -424,6 +428,7 @@ ws_op(struct ws_client *c, cJSON *msg)
 		}
 		snprintf(c->user, sizeof c->user, "%s", user);
 		c->auth_exp_ms = exp;
+		c->cancel_on_disconnect = lp_ws_cancel_on_disconnect(msg);
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", "authenticated");
 		cJSON_AddStringToObject(o, "user", c->user);

@@ -257,11 +257,39 @@ async function testDeadMan(srv) {
 	eq(r.json.orders.length, 1, 'fired once only');
 }
 
+async function testCancelOnDisconnect(srv) {
+	const A = await L.login(srv, L.newAccount());
+	await funded(srv, A);
+	const o = (price, cid) => ({ market: 'KTA-USDC', side: 'buy', price,
+	    qty: '1', client_id: cid });
+	const open = async () => (await http(srv, 'GET', '/orders?status=open',
+	    undefined, A.auth)).json.orders.length;
+	// Without the flag a closed session leaves the orders alone.
+	let ws = await L.wsClient(srv);
+	ws.send({ op: 'auth', token: A.token });
+	await ws.wait((m) => m.type === 'authenticated', 'auth');
+	await http(srv, 'POST', '/orders/place', o('1', 'w-1'), A.auth);
+	ws.close();
+	await L.sleep(500);
+	eq(await open(), 1, 'plain session: order stays');
+	// With it, closing the session cancels them.
+	ws = await L.wsClient(srv);
+	ws.send({ op: 'auth', token: A.token, cancel_on_disconnect: true });
+	await ws.wait((m) => m.type === 'authenticated', 'auth');
+	await http(srv, 'POST', '/orders/place', o('1.1', 'w-2'), A.auth);
+	eq(await open(), 2, 'two open');
+	ws.close();
+	await L.waitFor(async () => await open() === 0,
+	    'cancel on disconnect', 5000);
+	ok(true, 'cancel-on-disconnect cancelled both');
+}
+
 L.main(async () => {
 	const srv = await L.startServer({ config: CONFIG });
 	await testKeys(srv);
 	await testBatch(srv);
 	await testDeadMan(srv);
+	await testCancelOnDisconnect(srv);
 	await L.stopServer(srv);
 	ok(!/ERROR: AddressSanitizer|runtime error/.test(srv.stderr()),
 	    'no sanitizer report');
