@@ -26,7 +26,11 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "book.h"
 #include "exchange.h"
+#include "ledger.h"
+#include "market.h"
+#include "money.h"
 #include "kdexd.h"
 #include "kdexd_lp.h"
 #include "util.h"
@@ -65,6 +69,26 @@ struct dms {
 };
 static struct dms	 dms[DMS_MAX];
 static size_t		 ndms;
+
+/*
+ * LP statistics: users who made an API key or asked for their statistics
+ * are sampled every LP_SAMPLE_MS: whether one of their live orders is at
+ * the best bid or ask of each market. Bounded; in memory since the start.
+ */
+#define TRACK_MAX	256
+struct track {
+	int64_t	 uid;
+	int64_t	 since_ms;
+	uint64_t top_bid_ms[KDEXD_MARKETS_MAX];
+	uint64_t top_ask_ms[KDEXD_MARKETS_MAX];
+	uint64_t sampled_ms[KDEXD_MARKETS_MAX];
+};
+static struct track	*tracks;
+static size_t		 ntracks;
+static int64_t		 last_sample_ms;
+
+static struct track	*track_get(int64_t);
+static void		 lp_sample(int64_t);
 
 /* Routes that API keys may use, by kdexd_route.c pattern (else 403). */
 struct key_route {
@@ -196,6 +220,9 @@ lp_free(void)
 	st_key_count = NULL;
 	free(seen_cur);
 	free(seen_old);
+	free(tracks);
+	tracks = NULL;
+	ntracks = 0;
 	seen_cur = seen_old = NULL;
 	sodium_memzero(master, sizeof master);
 }
@@ -281,6 +308,7 @@ lp_cron(struct kdexd *s)
 	(void)s;
 	seen_rotate(now);
 	dms_fire(now);
+	lp_sample(now);
 }
 
 int
@@ -646,6 +674,8 @@ r_key_create(struct kdexd_req *req, struct kdexd_resp *resp,
 	}
 	sqlite3_reset(st_key_ins);
 	log_info("api key %s (%s) created for %s", id, scope, user);
+	if ((n = route_user_id(user)) > 0)
+		(void)track_get(n);	/* a bot: sample its quotes */
 	o = cJSON_CreateObject();
 	k = cJSON_AddObjectToObject(o, "key");
 	cJSON_AddStringToObject(k, "id", id);
@@ -700,6 +730,256 @@ r_key_revoke(struct kdexd_req *req, struct kdexd_resp *resp,
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddBoolToObject(o, "revoked", 1);
+	kdexd_resp_json(resp, 200, o);
+}
+
+/* The tracking slot of uid, made when new (NULL when all are taken). */
+static struct track *
+track_get(int64_t uid)
+{
+	size_t	 i;
+
+	for (i = 0; i < ntracks; i++)
+		if (tracks[i].uid == uid)
+			return (&tracks[i]);
+	if (ntracks == TRACK_MAX)
+		return (NULL);
+	if (tracks == NULL)
+		tracks = xcalloc(TRACK_MAX, sizeof *tracks);
+	memset(&tracks[ntracks], 0, sizeof tracks[ntracks]);
+	tracks[ntracks].uid = uid;
+	tracks[ntracks].since_ms = kdexd_now_ms();
+	return (&tracks[ntracks++]);
+}
+
+/* A user's live orders in one market, summed. */
+struct quote {
+	int	 have_bid, have_ask;
+	uint64_t bid, ask;		/* ticks: best of the user's */
+	uint64_t bid_lots, ask_lots;	/* resting */
+	size_t	 orders;
+};
+
+static void
+quote_cb(const struct ledger_order *o, void *arg)
+{
+	struct quote	*q = arg;
+	uint64_t	 left = o->qty > o->filled ? o->qty - o->filled : 0;
+
+	q->orders++;
+	if (o->side == 0) {
+		if (!q->have_bid || o->price > q->bid)
+			q->bid = o->price;
+		q->have_bid = 1;
+		if (q->bid_lots + left >= q->bid_lots)
+			q->bid_lots += left;
+	} else {
+		if (!q->have_ask || o->price < q->ask)
+			q->ask = o->price;
+		q->have_ask = 1;
+		if (q->ask_lots + left >= q->ask_lots)
+			q->ask_lots += left;
+	}
+}
+
+static void
+quote_get(int64_t uid, int64_t market_id, struct quote *q)
+{
+	struct ledger_order_filter	 f;
+
+	memset(q, 0, sizeof *q);
+	memset(&f, 0, sizeof f);
+	f.user_id = uid;
+	f.market_id = market_id;
+	f.which = 1;
+	f.limit = 0;
+	(void)ledger_order_list(srv->ledger, &f, quote_cb, q);
+}
+
+/* Once a second: who is at the top of each book. */
+static void
+lp_sample(int64_t now)
+{
+	const struct book	*b;
+	struct quote		 q;
+	struct track		*t;
+	uint64_t		 dt, bp, bq, ap, aq;
+	size_t			 i, m, nm = route_market_count();
+	int			 hb, ha;
+
+	if (last_sample_ms == 0) {
+		last_sample_ms = now;
+		return;
+	}
+	if (now - last_sample_ms < 1000)
+		return;
+	dt = (uint64_t)(now - last_sample_ms);
+	last_sample_ms = now;
+	if (nm > KDEXD_MARKETS_MAX)
+		nm = KDEXD_MARKETS_MAX;
+	for (m = 0; m < nm; m++) {
+		if ((b = route_book(m)) == NULL)
+			continue;
+		hb = book_best(b, BOOK_BUY, &bp, &bq);
+		ha = book_best(b, BOOK_SELL, &ap, &aq);
+		for (i = 0; i < ntracks; i++) {
+			t = &tracks[i];
+			t->sampled_ms[m] += dt;
+			if (book_user_order_count(b, (uint64_t)t->uid) == 0)
+				continue;
+			quote_get(t->uid, route_market_id(m), &q);
+			if (hb && q.have_bid && q.bid == bp)
+				t->top_bid_ms[m] += dt;
+			if (ha && q.have_ask && q.ask == ap)
+				t->top_ask_ms[m] += dt;
+		}
+	}
+}
+
+/* Fills of the last 30 days, summed. */
+struct volume {
+	int64_t	 uid;
+	int64_t	 since;
+	uint64_t lots;
+	u128	 quote, maker_quote;
+	size_t	 fills, maker_fills;
+};
+
+static void
+volume_cb(const struct ledger_fill *f, void *arg)
+{
+	struct volume	*v = arg;
+	u128		 t;
+
+	if (f->ts < v->since)
+		return;
+	v->fills++;
+	if (v->lots + f->qty >= v->lots)
+		v->lots += f->qty;
+	if (money_add(&t, v->quote, f->quote_amount) == 0)
+		v->quote = t;
+	if (f->maker_user == v->uid) {
+		v->maker_fills++;
+		if (money_add(&t, v->maker_quote, f->quote_amount) == 0)
+			v->maker_quote = t;
+	}
+}
+
+static uint64_t
+ppm_of(u128 part, u128 whole)
+{
+	u128	 r;
+
+	if (whole == 0 || money_muldiv(&r, part, 1000000, whole, 0) != 0)
+		return (0);
+	return ((uint64_t)r);
+}
+
+/* GET /lp/stats?market=P */
+static void
+r_lp_stats(struct kdexd_req *req, struct kdexd_resp *resp, const char *user)
+{
+	const struct market	*mk;
+	const struct book	*b;
+	const char		*pair = kdexd_req_query(req, "market");
+	struct track		*t;
+	struct volume		 v;
+	struct quote		 q;
+	cJSON			*o, *arr, *x, *y;
+	char			 buf[MONEY_BUFSZ];
+	int64_t			 uid, now = kdexd_now_ms();
+	size_t			 m, nm = route_market_count();
+	uint64_t		 bp, bq, ap, aq;
+	int			 seen = 0;
+
+	if ((uid = route_user_id(user)) <= 0) {
+		kdexd_resp_error(resp, 404, "not_found", "unknown user");
+		return;
+	}
+	t = track_get(uid);
+	if (nm > KDEXD_MARKETS_MAX)
+		nm = KDEXD_MARKETS_MAX;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "window_days", 30);
+	if (t != NULL)
+		cJSON_AddNumberToObject(o, "tracked_since", (double)t->since_ms);
+	else
+		cJSON_AddNullToObject(o, "tracked_since");
+	arr = cJSON_AddArrayToObject(o, "markets");
+	for (m = 0; m < nm; m++) {
+		if ((mk = route_market(m)) == NULL ||
+		    (b = route_book(m)) == NULL)
+			continue;
+		if (pair != NULL && strcmp(pair, mk->pair) != 0)
+			continue;
+		seen = 1;
+		x = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, x);
+		cJSON_AddStringToObject(x, "market", mk->pair);
+
+		memset(&v, 0, sizeof v);
+		v.uid = uid;
+		v.since = now - 30LL * 86400 * 1000;
+		(void)ledger_fill_list(srv->ledger, uid, route_market_id(m),
+		    0, volume_cb, &v);
+		cJSON_AddNumberToObject(x, "fills", (double)v.fills);
+		cJSON_AddNumberToObject(x, "maker_fills",
+		    (double)v.maker_fills);
+		market_format_qty(mk, v.lots, buf);
+		cJSON_AddStringToObject(x, "volume", buf);
+		money_format(buf, v.quote, mk->cfg.quote.decimals);
+		cJSON_AddStringToObject(x, "volume_quote", buf);
+		money_format(buf, v.maker_quote, mk->cfg.quote.decimals);
+		cJSON_AddStringToObject(x, "maker_volume_quote", buf);
+		cJSON_AddNumberToObject(x, "maker_share_ppm",
+		    (double)ppm_of(v.maker_quote, v.quote));
+
+		y = cJSON_AddObjectToObject(x, "top_of_book");
+		cJSON_AddNumberToObject(y, "sampled_ms", t != NULL ?
+		    (double)t->sampled_ms[m] : 0);
+		cJSON_AddNumberToObject(y, "bid_ms", t != NULL ?
+		    (double)t->top_bid_ms[m] : 0);
+		cJSON_AddNumberToObject(y, "ask_ms", t != NULL ?
+		    (double)t->top_ask_ms[m] : 0);
+
+		quote_get(uid, route_market_id(m), &q);
+		y = cJSON_AddObjectToObject(x, "quote");
+		cJSON_AddNumberToObject(y, "orders", (double)q.orders);
+		if (q.have_bid) {
+			market_format_price(mk, q.bid, buf);
+			cJSON_AddStringToObject(y, "bid", buf);
+		} else
+			cJSON_AddNullToObject(y, "bid");
+		if (q.have_ask) {
+			market_format_price(mk, q.ask, buf);
+			cJSON_AddStringToObject(y, "ask", buf);
+		} else
+			cJSON_AddNullToObject(y, "ask");
+		if (q.have_bid && q.have_ask && q.ask >= q.bid) {
+			market_format_price(mk, q.ask - q.bid, buf);
+			cJSON_AddStringToObject(y, "spread", buf);
+			/* (ask - bid) / mid in ppm, rounded down. */
+			cJSON_AddNumberToObject(y, "spread_ppm", (double)ppm_of(
+			    (u128)(q.ask - q.bid) * 2, (u128)q.ask + q.bid));
+		} else {
+			cJSON_AddNullToObject(y, "spread");
+			cJSON_AddNullToObject(y, "spread_ppm");
+		}
+		market_format_qty(mk, q.bid_lots, buf);
+		cJSON_AddStringToObject(y, "bid_depth", buf);
+		market_format_qty(mk, q.ask_lots, buf);
+		cJSON_AddStringToObject(y, "ask_depth", buf);
+		cJSON_AddBoolToObject(y, "at_best_bid", q.have_bid &&
+		    book_best(b, BOOK_BUY, &bp, &bq) && bp == q.bid);
+		cJSON_AddBoolToObject(y, "at_best_ask", q.have_ask &&
+		    book_best(b, BOOK_SELL, &ap, &aq) && ap == q.ask);
+	}
+	if (pair != NULL && !seen) {
+		cJSON_Delete(o);
+		kdexd_resp_error(resp, 404, "unknown_market",
+		    "unknown market '%s'", pair);
+		return;
+	}
 	kdexd_resp_json(resp, 200, o);
 }
 
@@ -877,7 +1157,8 @@ lp_route(struct kdexd_req *req, struct kdexd_resp *resp, const char *auth)
 	char			 user[KDEXD_USER_MAX];
 	const char		*pattern;
 	int			 jwt_only = 0;
-	enum { NONE, KCREATE, KLIST, KREVOKE, BPLACE, BCANCEL, DMS } what;
+	enum { NONE, KCREATE, KLIST, KREVOKE, BPLACE, BCANCEL, DMS, STATS }
+				 what;
 
 	what = NONE;
 	memset(&a, 0, sizeof a);
@@ -900,6 +1181,9 @@ lp_route(struct kdexd_req *req, struct kdexd_resp *resp, const char *auth)
 	    &a)) {
 		pattern = "/orders/cancel-all-after";
 		what = req->method == KDEXD_POST ? DMS : NONE;
+	} else if (kdexd_path_match(req->path, "/lp/stats", &a)) {
+		pattern = "/lp/stats";
+		what = req->method == KDEXD_GET ? STATS : NONE;
 	} else
 		return (-1);
 	if (what == NONE) {
@@ -928,6 +1212,9 @@ lp_route(struct kdexd_req *req, struct kdexd_resp *resp, const char *auth)
 		break;
 	case DMS:
 		r_cancel_after(req, resp, user);
+		break;
+	case STATS:
+		r_lp_stats(req, resp, user);
 		break;
 	case NONE:
 		break;

@@ -9,6 +9,7 @@ const { ok, eq, http } = L;
 const CONFIG = `
 demo-maker no
 market KTA-USDC base_decimals=9 quote_decimals=6 tick_size=0.0001 lot_size=0.01 min_size=0.01 maker_fee_ppm=-100 taker_fee_ppm=500
+market HLT-USDC base_decimals=9 quote_decimals=6 tick_size=0.0001 lot_size=0.01 min_size=0.01 maker_fee_ppm=0 taker_fee_ppm=0
 `;
 
 // Headers of a request signed with an API key: HMAC-SHA256 (key = the
@@ -284,12 +285,58 @@ async function testCancelOnDisconnect(srv) {
 	ok(true, 'cancel-on-disconnect cancelled both');
 }
 
+// Statistics from a scripted session on a market of its own.
+async function testStats(srv) {
+	const A = await L.login(srv, L.newAccount());
+	const B = await L.login(srv, L.newAccount());
+	await funded(srv, A);
+	await funded(srv, B);
+	let r = await http(srv, 'POST', '/apikeys', { scope: 'read' }, A.auth);
+	const key = { id: r.json.key.id, secret: r.json.secret };
+	const o = (side, price, qty) => ({ market: 'HLT-USDC', side, price, qty });
+	r = await http(srv, 'POST', '/orders/batch-place', { orders: [
+	    o('buy', '2', '1'), o('sell', '3', '2')] }, A.auth);
+	eq(r.json.results.map((x) => x.status), [200, 200], 'A quotes');
+	await L.sleep(2300);
+	r = await http(srv, 'POST', '/orders/place', o('buy', '3', '0.5'), B.auth);
+	eq(r.json.order.status, 'filled', 'B lifts A\'s ask');
+	r = await http(srv, 'POST', '/orders/place', o('sell', '2.5', '1'), B.auth);
+	r = await http(srv, 'POST', '/orders/place', o('buy', '2.5', '1'), A.auth);
+	eq(r.json.order.status, 'filled', 'A takes B\'s ask');
+	r = await khttp(srv, key, 'GET', '/lp/stats?market=HLT-USDC');
+	eq(r.status, 200, 'stats with a read key');
+	const m = (r.json.markets || [])[0] || {};
+	eq([m.market, m.fills, m.maker_fills, m.volume, m.volume_quote,
+	    m.maker_volume_quote, m.maker_share_ppm],
+	    ['HLT-USDC', 2, 1, '1.5', '4', '1.5', 375000],
+	    'volume and maker share (exact)');
+	const q = m.quote || {};
+	eq([q.orders, q.bid, q.ask, q.spread, q.spread_ppm, q.bid_depth,
+	    q.ask_depth, q.at_best_bid, q.at_best_ask],
+	    [2, '2', '3', '1', 400000, '1', '1.5', true, true],
+	    'quoted spread and depth');
+	const t = m.top_of_book || {};
+	ok(t.bid_ms >= 1000 && t.ask_ms >= 1000 && t.sampled_ms >= t.bid_ms,
+	    'time at top sampled: ' + JSON.stringify(t));
+	r = await http(srv, 'GET', '/lp/stats', undefined, B.auth);
+	eq(r.json.markets.map((x) => x.market), ['KTA-USDC', 'HLT-USDC'],
+	    'all markets');
+	const bm = r.json.markets[1];
+	eq([bm.fills, bm.maker_fills, bm.maker_share_ppm, bm.volume_quote],
+	    [2, 1, 625000, '4'], 'B: the other side');
+	r = await http(srv, 'GET', '/lp/stats?market=NOPE-X', undefined, B.auth);
+	eq(r.status, 404, 'unknown market');
+	r = await http(srv, 'GET', '/lp/stats');
+	eq(r.status, 401, 'stats need a login');
+}
+
 L.main(async () => {
 	const srv = await L.startServer({ config: CONFIG });
 	await testKeys(srv);
 	await testBatch(srv);
 	await testDeadMan(srv);
 	await testCancelOnDisconnect(srv);
+	await testStats(srv);
 	await L.stopServer(srv);
 	ok(!/ERROR: AddressSanitizer|runtime error/.test(srv.stderr()),
 	    'no sanitizer report');
