@@ -56,4 +56,5 @@ EXTRA_DIST += tests/kdexd_openapi.test
 # switch (server/kdexd_lp.c, doc/lp.md).
 kdexd_SOURCES += server/kdexd_lp.c server/kdexd_lp.h
 TESTS += tests/kdexd_lp.test
-EXTRA_DIST += tests/kdexd_lp.test tests/kdexd-lp.js doc/lp.md
+EXTRA_DIST += tests/kdexd_lp.test tests/kdexd-lp.js doc/lp.md \
+	contrib/mmbot.js

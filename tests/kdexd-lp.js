@@ -330,6 +330,37 @@ async function testStats(srv) {
 	eq(r.status, 401, 'stats need a login');
 }
 
+// The reference bot (contrib/mmbot.js): two cycles, then it stops
+// renewing and the dead-man's switch clears its quotes.
+async function testBot(srv) {
+	const { execFile } = require('child_process');
+	const path = require('path');
+	const C = await L.login(srv, L.newAccount());
+	await funded(srv, C);
+	let r = await http(srv, 'POST', '/apikeys', { scope: 'trade' }, C.auth);
+	const env = Object.assign({}, process.env, { KDEX_API_KEY: r.json.key.id,
+	    KDEX_API_SECRET: r.json.secret });
+	const bot = path.resolve(__dirname, '..', 'contrib', 'mmbot.js');
+	const out = await new Promise((resolve) => execFile(process.execPath,
+	    [bot, '--url', srv.base, '--market', 'HLT-USDC', '--mid', '2',
+	    '--levels', '3', '--qty', '0.5', '--interval-ms', '300',
+	    '--dead-man-s', '2', '--iterations', '2'], { env, timeout: 20000 },
+	    (err, stdout, stderr) => resolve({ err, stdout, stderr })));
+	eq(out.err, null, 'bot exits 0: ' + out.stderr);
+	ok(/cycle 2 ref 2.5 placed 6\/6/.test(out.stdout),
+	    'bot quotes around the last trade: ' + out.stdout + out.stderr);
+	r = await http(srv, 'GET', '/orders?status=open&market=HLT-USDC',
+	    undefined, C.auth);
+	eq(r.json.orders.map((x) => x.price).sort(), ['2.4837', '2.4887',
+	    '2.4937', '2.5063', '2.5113', '2.5163'], 'the ladder, exact');
+	ok(r.json.orders.every((x) => x.client_id.startsWith('mm-2-')),
+	    'cycle 1 quotes were cancelled');
+	await L.waitFor(async () => (await http(srv, 'GET', '/orders?status=open',
+	    undefined, C.auth)).json.orders.length === 0,
+	    'the switch to clear the bot\'s quotes', 5000);
+	ok(true, 'dead-man\'s switch cleared the stopped bot\'s quotes');
+}
+
 L.main(async () => {
 	const srv = await L.startServer({ config: CONFIG });
 	await testKeys(srv);
@@ -337,6 +368,7 @@ L.main(async () => {
 	await testDeadMan(srv);
 	await testCancelOnDisconnect(srv);
 	await testStats(srv);
+	await testBot(srv);
 	await L.stopServer(srv);
 	ok(!/ERROR: AddressSanitizer|runtime error/.test(srv.stderr()),
 	    'no sanitizer report');
