@@ -58,3 +58,6 @@ kdexd_SOURCES += server/kdexd_lp.c server/kdexd_lp.h
 TESTS += tests/kdexd_lp.test
 EXTRA_DIST += tests/kdexd_lp.test tests/kdexd-lp.js doc/lp.md \
 	contrib/mmbot.js
+# kdex apikey / lp stats (tui/cmd_lp.c) against kdexd.
+TESTS += tests/kdex_lp.test
+EXTRA_DIST += tests/kdex_lp.test

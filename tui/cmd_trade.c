@@ -207,7 +207,7 @@ trade_login(struct api *a)
  * status; on 0, *out is the answer (caller frees). Errors are printed as
  * "kdex: <what>: <code>: <message>".
  */
-static int
+int
 trade_call(struct api *a, int priv, const char *method, const char *path,
     const cJSON *body, cJSON **out)
 {
@@ -248,7 +248,7 @@ again:
 	return st == 401 || st == 403 ? KDEX_EXIT_AUTH : KDEX_EXIT_FAIL;
 }
 
-static struct api *
+struct api *
 trade_api(void)
 {
 	return api_new(kdex_g.url, 0);
@@ -256,7 +256,7 @@ trade_api(void)
 
 /* Parse the command's arguments; *rc is the exit status to return when
  * this returns -1. */
-static int
+int
 trade_args(struct kdex_args *a, int argc, char **argv,
     const char *const *spec, size_t minpos, size_t maxpos, int *rc)
 {

@@ -109,5 +109,24 @@ int	cmd_publish(int, char **);	/* cmd_offline.c */
 /* self-withdraw --offline (cmd_offline.c): args as parsed, TO. */
 int	offline_self_withdraw(const struct kdex_args *, const char *to);
 int	cmd_ui(int, char **);		/* screen.c */
+int	cmd_apikey(int, char **);	/* cmd_lp.c */
+int	cmd_lp(int, char **);
+
+/*
+ * Shared by cmd_trade.c and cmd_lp.c. trade_api(): a client for --url
+ * (api_free() it). trade_call(): one request (priv: with the session,
+ * logging in when needed); an exit status, *out the answer on 0 (caller
+ * frees); errors printed. trade_args(): kdex_args_parse() plus a count of
+ * positionals; -1 with the exit status in *rc.
+ */
+struct api;
+struct cJSON;
+struct api	*trade_api(void);
+int		 trade_call(struct api *, int priv, const char *method,
+		    const char *path, const struct cJSON *body,
+		    struct cJSON **out);
+int		 trade_args(struct kdex_args *, int, char **,
+		    const char *const *spec, size_t minpos, size_t maxpos,
+		    int *rc);
 
 #endif

@@ -2,7 +2,7 @@
 bin_PROGRAMS += kdex
 kdex_SOURCES = tui/kdex.c tui/kdex.h tui/cmd_keeta.c tui/cmd_key.c \
 	tui/cmd_trade.c tui/cmd_wallet.c tui/cmd_offline.c tui/api.c tui/api.h tui/ws.c tui/ws.h tui/mdata.c \
-	tui/mdata.h tui/screen.c tui/screen.h
+	tui/mdata.h tui/screen.c tui/screen.h tui/cmd_lp.c
 kdex_CFLAGS = $(AM_CFLAGS) $(NCURSES_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) \
 	$(LWS_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
 kdex_LDADD = $(KDEX_LIBS) $(NCURSES_LIBS) $(LWS_LIBS)
