@@ -45,8 +45,9 @@ tests_check_kdexd_conf_CFLAGS = $(TEST_CFLAGS)
 tests_check_kdexd_conf_LDADD = $(TEST_LIBS)
 
 # Settlement on Keeta (issue 5; engineer I): the chain worker's tests.
-TESTS += tests/settle_deposit.test
-EXTRA_DIST += tests/settle_deposit.test doc/settlement.md
+TESTS += tests/settle_deposit.test tests/settle_trade.test
+EXTRA_DIST += tests/settle_deposit.test tests/settle_trade.test \
+	doc/settlement.md
 
 # contrib/openapi.yaml lists every route of the route table.
 TESTS += tests/kdexd_openapi.test

@@ -25,6 +25,7 @@
 #include "keeta_hash.h"
 #include "keeta_perm.h"
 #include "keeta_staple.h"
+#include "keyfile.h"
 #include "kdexd.h"
 #include "kdexd_settle.h"
 #include "ledger.h"
@@ -34,12 +35,24 @@
 #define SETTLE_TOKENS_MAX	(KDEXD_MARKETS_MAX * 2)
 #define SETTLE_PAGE		50
 #define SETTLE_FULL_SCAN_MS	60000	/* forget cursors this often */
+#define SETTLE_KEY_PREFIX	"kdex-settle-"	/* batch idempotency keys */
 
 enum sjob_type {
 	SJ_VERIFY = 0,		/* registration: answer hp */
 	SJ_RECHECK,		/* periodic ACL check */
 	SJ_SCAN,		/* deposits into storage */
-	SJ_FORGET		/* drop every scan cursor */
+	SJ_FORGET,		/* drop every scan cursor */
+	SJ_SETTLE		/* publish one settlement batch */
+};
+
+/* One SEND of a settlement staple: from a storage account (or, when
+ * from_operator, the operator's own chain) to to. */
+struct ssend {
+	int			from_operator;
+	struct keeta_pubkey	from;
+	struct keeta_pubkey	to;
+	struct keeta_pubkey	token;
+	u128			amount;
 };
 
 struct sdep {
@@ -64,6 +77,13 @@ struct sjob {
 	uint8_t			 granted[SETTLE_TOKENS_MAX];
 	struct sdep		*deps;
 	size_t			 ndeps;
+
+	/* SETTLE */
+	int64_t			 batch;
+	int			 resume;	/* ask the chain first */
+	struct ssend		*sends;
+	size_t			 nsends;
+	char			 staple[2 * KEETA_HASH_LEN + 1];
 
 	struct sjob		*next;
 };
@@ -98,8 +118,14 @@ static struct {
 	char			 symbols[SETTLE_TOKENS_MAX][MARKET_SYMBOL_MAX + 1];
 	size_t			 ntokens;
 
+	struct keeta_account	*op;		/* signs settlements */
+
 	/* Loop only. */
 	size_t			 inflight;	/* scan/recheck jobs out */
+	int			 settling;	/* a SETTLE job is out */
+	int64_t			 settle_ms, next_settle;
+	int64_t			*lat;		/* fill -> settled, ms */
+	size_t			 nlat;
 	int			 notify;
 	int64_t			 poll_ms, acl_ms;
 	int64_t			 next_scan, next_acl, next_forget;
@@ -133,6 +159,7 @@ static void
 sjob_free(struct sjob *j)
 {
 	free(j->deps);
+	free(j->sends);
 	free(j);
 }
 
@@ -274,9 +301,15 @@ scan_staple(struct sjob *j, const struct keeta_history_entry *h)
 	}
 	for (i = 0; i < sp->nblocks; i++) {
 		b = sp->blocks[i];
-		/* Our own blocks and the operator's are not deposits. */
+		/* Our own blocks and the operator's are not deposits, nor
+		 * are settlement sends (the ledger moved those at the fill):
+		 * they carry our settlement idempotency key. */
 		if (keeta_pubkey_equal(&b->account, &j->storage) ||
 		    keeta_pubkey_equal(&b->account, &st.operator_pk))
+			continue;
+		if (b->has_idempotent && b->idempotent_len >=
+		    sizeof SETTLE_KEY_PREFIX - 1 && memcmp(b->idempotent,
+		    SETTLE_KEY_PREFIX, sizeof SETTLE_KEY_PREFIX - 1) == 0)
 			continue;
 		for (k = 0; k < b->nops; k++) {
 			if (b->ops[k].type != KEETA_OP_SEND)
@@ -349,6 +382,83 @@ work_scan(struct sjob *j)
 	j->ok = 1;
 }
 
+/* The idempotency key of a batch: unique per operator key. */
+static size_t
+batch_key(int64_t id, uint8_t key[32])
+{
+	int	n;
+
+	n = snprintf((char *)key, 32, SETTLE_KEY_PREFIX "%lld", (long long)id);
+	return ((size_t)n);
+}
+
+/*
+ * One atomic staple: net payers' storage accounts send to the operator,
+ * the operator sends to net receivers. The batch id is the idempotency
+ * key, so a publish retried after a crash applies at most once; a batch
+ * resumed after a restart first asks the chain whether it applied.
+ */
+static void
+work_settle(struct sjob *j)
+{
+	struct keeta_client_error	 e;
+	struct keeta_tx			*tx;
+	struct keeta_amount		 a;
+	uint8_t				 key[33], id[KEETA_HASH_LEN];
+	uint8_t				 hash[KEETA_HASH_LEN];
+	size_t				 klen, i;
+	int				 found = 0;
+
+	klen = batch_key(j->batch, key);
+	if (j->resume) {
+		const struct keeta_pubkey *acct = j->sends[0].from_operator ?
+		    keeta_account_pubkey(st.op) : &j->sends[0].from;
+
+		/* key || u8(block index): any block of ours means applied. */
+		for (i = 0; i <= j->nsends && !found; i++) {
+			key[klen] = (uint8_t)i;
+			if (keeta_client_idempotent(st.kc, acct, key, klen + 1,
+			    &found, hash, &e) != 0) {
+				j->unreachable = 1;
+				snprintf(j->why, sizeof j->why, "%s", e.code);
+				return;
+			}
+		}
+		if (found) {
+			keeta_hex_encode(hash, KEETA_HASH_LEN, j->staple);
+			j->ok = 1;
+			return;
+		}
+	}
+	tx = keeta_tx_new(st.kc, st.op, key, klen);
+	for (i = 0; i < j->nsends; i++) {
+		keeta_amount_from_u128(&a, (keeta_u128)j->sends[i].amount);
+		if (keeta_tx_send(tx, j->sends[i].from_operator ? NULL :
+		    &j->sends[i].from, &j->sends[i].to, &j->sends[i].token,
+		    &a, NULL) != 0) {
+			keeta_tx_free(tx);
+			snprintf(j->why, sizeof j->why, "cannot build send %zu",
+			    i);
+			return;
+		}
+	}
+	if (keeta_tx_publish(tx, &e) != 0) {
+		keeta_tx_free(tx);
+		j->unreachable = e.http_status == 0 ||
+		    strcmp(e.code, "CLIENT_TRANSPORT") == 0 ||
+		    e.http_status >= 500;
+		snprintf(j->why, sizeof j->why, "%.40s: %.80s", e.code,
+		    e.message);
+		log_debug("settle: batch %lld: %s: %s", (long long)j->batch,
+		    e.code, e.message);
+		return;
+	}
+	if (keeta_tx_staple_id(tx, id) == 0)
+		keeta_hex_encode(id, KEETA_HASH_LEN, j->staple);
+	keeta_tx_free(tx);
+	j->ok = 1;
+}
+
 static void *
 worker(void *arg)
 {
@@ -378,6 +488,9 @@ worker(void *arg)
 			free(st.cur);
 			st.cur = NULL;
 			st.ncur = 0;
+			break;
+		case SJ_SETTLE:
+			work_settle(j);
 			break;
 		}
 
@@ -413,6 +526,45 @@ env_ms(const char *name, int64_t def)
 	if (*end != '\0' || n < 10 || n > 86400000)
 		fatalx("%s: not a number of milliseconds in 10..86400000", name);
 	return ((int64_t)n);
+}
+
+/*
+ * The operator's signing key, opened the way kdexd.c's load_operator()
+ * made it (same file, same passphrase source).
+ */
+static struct keeta_account *
+load_operator_account(struct kdexd *s, char **cause)
+{
+	struct keyfile		 kf;
+	struct keeta_account	*acct = NULL;
+	char			*path, *pass;
+	const char		*env;
+
+	xasprintf(&path, "%s/operator.key", s->conf.data_dir);
+	if ((env = getenv("KDEXD_OPERATOR_PASSPHRASE")) != NULL &&
+	    *env != '\0')
+		pass = xstrdup(env);
+	else {
+		char	*pp;
+
+		xasprintf(&pp, "%s/operator.pass", s->conf.data_dir);
+		pass = kdexd_read_file(pp, 256, NULL);
+		free(pp);
+		if (pass == NULL) {
+			free(path);
+			xasprintf(cause, "no operator passphrase");
+			return (NULL);
+		}
+		pass[strcspn(pass, "\r\n")] = '\0';
+	}
+	if (keyfile_read(path, pass, strlen(pass), &kf, cause) == 0) {
+		acct = keyfile_account(&kf, cause);
+		keyfile_clear(&kf);
+	}
+	memset(pass, 0, strlen(pass));
+	free(pass);
+	free(path);
+	return (acct);
 }
 
 int
@@ -453,6 +605,8 @@ settle_start(struct kdexd *s, char **cause)
 	o.max_retries = 2;
 	o.backoff_ms = 50;
 	o.max_rebuilds = 3;
+	if ((st.op = load_operator_account(s, cause)) == NULL)
+		return (-1);
 	st.kc = keeta_client_new((const char *const *)s->apis, s->napis,
 	    s->network_id, &o);
 	if (st.kc == NULL) {
@@ -461,6 +615,7 @@ settle_start(struct kdexd *s, char **cause)
 	}
 	st.poll_ms = env_ms("KDEXD_DEPOSIT_POLL_MS", 1000);
 	st.acl_ms = env_ms("KDEXD_ACL_CHECK_MS", 30000);
+	st.settle_ms = env_ms("KDEXD_SETTLE_MS", 1000);
 	st.next_forget = kdexd_now_ms() + SETTLE_FULL_SCAN_MS;
 	pthread_mutex_init(&st.lock, NULL);
 	pthread_cond_init(&st.cond, NULL);
@@ -509,7 +664,9 @@ settle_stop(struct kdexd *s)
 		sjob_free(j);
 	}
 	keeta_client_free(st.kc);
+	keeta_account_free(st.op);
 	free(st.cur);
+	free(st.lat);
 	pthread_mutex_destroy(&st.lock);
 	pthread_cond_destroy(&st.cond);
 }
@@ -608,6 +765,281 @@ schedule(enum sjob_type type)
 	free(c.u);
 }
 
+struct bpick {
+	int64_t	id;
+	int	attempts;
+};
+
+static void
+bpick_cb(const struct ledger_batch *b, void *arg)
+{
+	struct bpick	*p = arg;
+
+	if (p->id == 0 || b->id < p->id) {
+		p->id = b->id;
+		p->attempts = b->attempts;
+	}
+}
+
+/* One side of the netting: an account that pays or gets one token. */
+struct sleg {
+	int			is_operator;
+	struct keeta_pubkey	acct;
+	struct keeta_pubkey	token;
+	int			neg;
+	u128			left;
+};
+
+struct bbuild {
+	struct sjob	*j;
+	struct sleg	*legs;
+	size_t		 nlegs;
+	size_t		 onchain;	/* legs of users, not fees */
+	int		 bad;
+	char		 why[LEDGER_REASON_MAX];
+};
+
+/* One netted (user, token) change becomes one leg; the fee account's
+ * leg is the operator's own account, where fees stay. */
+static void
+bbuild_cb(const struct ledger_batch_delta *d, void *arg)
+{
+	struct bbuild		*b = arg;
+	struct ledger_user	 u;
+	struct ledger_token	 t;
+	struct keeta_pubkey	 spk, tpk;
+	struct sleg		*x;
+	const char		*why;
+
+	if (b->bad || d->delta.abs == 0)
+		return;
+	if (ledger_user_get(kdexd_server->ledger, d->user_id, &u) !=
+	    LEDGER_OK || ledger_token_get(kdexd_server->ledger, d->token_id,
+	    &t) != LEDGER_OK) {
+		b->bad = 1;
+		snprintf(b->why, sizeof b->why, "unknown user or token");
+		return;
+	}
+	/* Funds that never came from the chain (demo credits) stay off it. */
+	if (d->user_id != LEDGER_FEE_USER && u.storage[0] == '\0')
+		return;
+	if ((d->user_id != LEDGER_FEE_USER &&
+	    keeta_address_decode(u.storage, &spk, &why) != 0) ||
+	    keeta_address_decode(t.address, &tpk, &why) != 0) {
+		b->bad = 1;
+		snprintf(b->why, sizeof b->why, "bad address: %s", why);
+		return;
+	}
+	b->legs = xreallocarray(b->legs, b->nlegs + 1, sizeof *b->legs);
+	x = &b->legs[b->nlegs++];
+	memset(x, 0, sizeof *x);
+	x->is_operator = d->user_id == LEDGER_FEE_USER;
+	if (!x->is_operator)
+		b->onchain++;
+	x->acct = x->is_operator ? *keeta_account_pubkey(st.op) : spk;
+	x->token = tpk;
+	x->neg = d->delta.neg;
+	x->left = d->delta.abs;
+}
+
+/*
+ * Pair payers with receivers per token (greedy): each pair is one SEND
+ * straight from the payer's storage account to the receiver's, signed by
+ * the operator. (A send from the operator's own account into a storage
+ * account is refused by the chain: the operator holds explicit rows there,
+ * so the default STORAGE_DEPOSIT does not apply to it. The fee account's
+ * receipts therefore go to the operator's account directly.)
+ */
+static int
+bbuild_pair(struct bbuild *b)
+{
+	struct sleg	*p, *r;
+	struct ssend	*x;
+	size_t		 i, k;
+	u128		 a;
+
+	for (i = 0; i < b->nlegs; i++) {
+		p = &b->legs[i];
+		if (!p->neg)
+			continue;
+		for (k = 0; k < b->nlegs && p->left > 0; k++) {
+			r = &b->legs[k];
+			if (r->neg || r->left == 0 ||
+			    !keeta_pubkey_equal(&r->token, &p->token))
+				continue;
+			a = p->left < r->left ? p->left : r->left;
+			b->j->sends = xreallocarray(b->j->sends,
+			    b->j->nsends + 1, sizeof *b->j->sends);
+			x = &b->j->sends[b->j->nsends++];
+			memset(x, 0, sizeof *x);
+			x->from_operator = p->is_operator;
+			x->from = p->acct;
+			x->to = r->acct;
+			x->token = p->token;
+			x->amount = a;
+			p->left -= a;
+			r->left -= a;
+		}
+	}
+	/* Off-chain (demo) users leave the netting unbalanced. */
+	for (i = 0; i < b->nlegs; i++)
+		if (b->legs[i].left != 0)
+			return (-1);
+	return (0);
+}
+
+static int
+send_cmp(const void *a, const void *b)
+{
+	const struct ssend	*x = a, *y = b;
+
+	/* The operator's own block last (rebates it pays). */
+	return (x->from_operator - y->from_operator);	/* operator last */
+}
+
+static void finish_settle(struct sjob *);
+
+/*
+ * Settlement: resume the oldest pending or published batch (a crash or a
+ * failed publish left it), else net the unsettled fills into a new one.
+ * The batch and its deltas are in the ledger (journaled) before the
+ * worker publishes anything.
+ */
+static void
+settle_next(void)
+{
+	struct ledger	*l = kdexd_server->ledger;
+	struct bpick	 p;
+	struct bbuild	 b;
+	struct sjob	*j;
+	int		 resume = 1;
+
+	memset(&p, 0, sizeof p);
+	if (ledger_batch_list(l, LEDGER_BATCH_PENDING, 0, bpick_cb, &p) !=
+	    LEDGER_OK || ledger_batch_list(l, LEDGER_BATCH_PUBLISHED, 0,
+	    bpick_cb, &p) != LEDGER_OK)
+		return;
+	if (p.id == 0) {
+		if (ledger_batch_list(l, LEDGER_BATCH_FAILED, 0, bpick_cb,
+		    &p) != LEDGER_OK)
+			return;
+		if (p.id != 0 && ledger_batch_retry(l, p.id) != LEDGER_OK)
+			return;
+	}
+	if (p.id == 0) {
+		resume = 0;
+		if (ledger_batch_create(l, &p.id) != LEDGER_OK || p.id == 0)
+			return;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->type = SJ_SETTLE;
+	j->batch = p.id;
+	j->resume = resume;
+	memset(&b, 0, sizeof b);
+	b.j = j;
+	if (ledger_batch_deltas(l, p.id, bbuild_cb, &b) != LEDGER_OK ||
+	    b.bad || (b.onchain > 0 && bbuild_pair(&b) != 0)) {
+		if (!b.bad && b.onchain > 0) {
+			b.bad = 1;
+			snprintf(b.why, sizeof b.why, "the batch does not net "
+			    "to zero among on-chain accounts");
+		}
+		log_info("settle: batch %lld: %s", (long long)p.id, b.bad ?
+		    b.why : "cannot read deltas");
+		if (b.bad)
+			ledger_batch_failed(l, p.id, b.why);
+		free(b.legs);
+		sjob_free(j);
+		return;
+	}
+	free(b.legs);
+	if (b.onchain == 0) {
+		free(j->sends);
+		j->sends = NULL;
+		j->nsends = 0;
+	}
+	if (j->nsends == 0) {
+		/* Only off-chain users and fees: nothing to publish. */
+		j->ok = 1;
+		finish_settle(j);
+		sjob_free(j);
+		return;
+	}
+	qsort(j->sends, j->nsends, sizeof *j->sends, send_cmp);
+	st.settling = 1;
+	enqueue(j);
+}
+
+static int
+lat_cmp(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* Fill -> settled figures over the last samples (p50, p99). */
+static void
+lat_record(int64_t batch)
+{
+	struct ledger_batch	 b;
+	struct ledger_fill	 f;
+	int64_t			 now = kdexd_now_ms(), *c, fid;
+	size_t			 n;
+
+	if (ledger_batch_get(kdexd_server->ledger, batch, &b) != LEDGER_OK)
+		return;
+	for (fid = b.first_fill; fid != 0 && fid <= b.last_fill; fid++) {
+		if (ledger_fill_get(kdexd_server->ledger, fid, &f) !=
+		    LEDGER_OK || f.settlement_batch != batch)
+			continue;
+		if (st.nlat == 100000)
+			st.nlat = 0;
+		st.lat = xreallocarray(st.lat, st.nlat + 1, sizeof *st.lat);
+		st.lat[st.nlat++] = now - f.ts;
+	}
+	if ((n = st.nlat) == 0)
+		return;
+	c = xreallocarray(NULL, n, sizeof *c);
+	memcpy(c, st.lat, n * sizeof *c);
+	qsort(c, n, sizeof *c, lat_cmp);
+	log_info("settle: batch %lld settled; fill->settled over %zu fills: "
+	    "p50 %lld ms, p99 %lld ms", (long long)batch, n,
+	    (long long)c[n / 2], (long long)c[(n * 99) / 100 < n ?
+	    (n * 99) / 100 : n - 1]);
+	free(c);
+}
+
+static void
+finish_settle(struct sjob *j)
+{
+	struct ledger	*l = kdexd_server->ledger;
+	struct ledger_batch b;
+
+	if (!j->ok) {
+		log_info("settle: batch %lld not published: %s",
+		    (long long)j->batch, j->why);
+		/* Unreachable: stays pending and is tried again. */
+		if (!j->unreachable)
+			ledger_batch_failed(l, j->batch, j->why);
+		st.next_settle = kdexd_now_ms() + 5 * st.settle_ms;
+		return;
+	}
+	if (ledger_batch_get(l, j->batch, &b) == LEDGER_OK &&
+	    b.status == LEDGER_BATCH_PENDING &&
+	    ledger_batch_published(l, j->batch, j->staple) != LEDGER_OK) {
+		log_info("settle: cannot record batch %lld as published",
+		    (long long)j->batch);
+		return;
+	}
+	if (ledger_batch_confirmed(l, j->batch) != LEDGER_OK) {
+		log_info("settle: cannot confirm batch %lld",
+		    (long long)j->batch);
+		return;
+	}
+	lat_record(j->batch);
+}
+
 void
 settle_cron(struct kdexd *s)
 {
@@ -615,7 +1047,13 @@ settle_cron(struct kdexd *s)
 	struct sjob	*j;
 
 	(void)s;
-	if (!st.running || st.inflight > 0)
+	if (!st.running)
+		return;
+	if (!st.settling && now >= st.next_settle) {
+		st.next_settle = now + st.settle_ms;
+		settle_next();
+	}
+	if (st.inflight > 0)
 		return;
 	if (now >= st.next_forget) {
 		j = xcalloc(1, sizeof *j);
@@ -789,6 +1227,10 @@ settle_poll(struct kdexd *s)
 			finish_scan(j);
 			break;
 		case SJ_FORGET:
+			break;
+		case SJ_SETTLE:
+			st.settling = 0;
+			finish_settle(j);
 			break;
 		}
 		sjob_free(j);

@@ -28,6 +28,16 @@
  *     (restart, kill -9, overlapping scans) credits nothing twice. Every
  *     60 s the cursors are forgotten and the whole history is read again,
  *     which repairs a credit lost to a failed batch commit.
+ *   - every KDEXD_SETTLE_MS (default 1000) the loop resumes the oldest
+ *     pending/published batch, else nets the unsettled fills into a new
+ *     one (ledger_batch_create: journaled before anything is published).
+ *     The worker publishes ONE staple of SENDs signed by the operator
+ *     (SEND_ON_BEHALF): each net payer's storage account pays net
+ *     receivers' storage accounts directly, fees go to the operator's
+ *     account. Idempotency key "kdex-settle-<batch id>"; a resumed batch
+ *     first asks the chain (keeta_client_idempotent) whether it applied.
+ *     Batches with only off-chain (demo) users are confirmed without a
+ *     staple.
  */
 #ifndef KDEXD_SETTLE_H
 #define KDEXD_SETTLE_H
