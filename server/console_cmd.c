@@ -75,6 +75,8 @@ static int	cmd_ledger_check(struct console *, const struct console_cmd *,
 		    struct console_args *);
 static int	cmd_audit_search(struct console *, const struct console_cmd *,
 		    struct console_args *);
+static int	cmd_users_lp_stats(struct console *,
+		    const struct console_cmd *, struct console_args *);
 static int	cmd_operator_show(struct console *,
 		    const struct console_cmd *, struct console_args *);
 static int	cmd_operator_permissions(struct console *,
@@ -127,6 +129,9 @@ static const struct console_cmd console_cmds[] = {
 	{ "users", "show", "USER",
 	  "show one user",
 	  0, cmd_users_show },
+	{ "users", "lp-stats", "USER [--market MARKET]",
+	  "a user's liquidity statistics: volume, maker share, quotes",
+	  0, cmd_users_lp_stats },
 	{ "users", "freeze", "USER [--reason TEXT]",
 	  "cancel a user's orders; stop them trading and withdrawing",
 	  CONFIRM, cmd_users_freeze },
@@ -922,6 +927,36 @@ cmd_users_show(struct console *c, const struct console_cmd *e,
 	path = console_path("/admin/users/", args->argv[0], "");
 	rv = console_object(c, e, "GET", path, NULL, "user", "balances",
 	    balance_cols, NCOLS(balance_cols));
+	free(path);
+	return rv;
+}
+
+/* GET /admin/users/USER/lp-stats (kdexd_lp.c; doc/lp.md). */
+static int
+cmd_users_lp_stats(struct console *c, const struct console_cmd *e,
+    struct console_args *args)
+{
+	static const struct console_col	cols[] = {
+		{ "MARKET", "market" },
+		{ "FILLS", "fills" },
+		{ "VOLUME", "volume" },
+		{ "VOLUME_QUOTE", "volume_quote" },
+		{ "MAKER_PPM", "maker_share_ppm" },
+		{ "TOP_BID_MS", "top_of_book.bid_ms" },
+		{ "TOP_ASK_MS", "top_of_book.ask_ms" },
+		{ "BID", "quote.bid" },
+		{ "ASK", "quote.ask" },
+		{ "SPREAD", "quote.spread" },
+		{ "BID_DEPTH", "quote.bid_depth" },
+		{ "ASK_DEPTH", "quote.ask_depth" },
+	};
+	char	*path;
+	int	 rv;
+
+	path = console_path("/admin/users/", args->argv[0], "/lp-stats");
+	console_query(&path, "market", console_args_opt(args, "--market"));
+	rv = console_rows(c, e, "GET", path, NULL, "markets", cols,
+	    NCOLS(cols));
 	free(path);
 	return rv;
 }

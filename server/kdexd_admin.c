@@ -26,6 +26,7 @@
 #include "exchange.h"
 #include "kdexd.h"
 #include "kdexd_http.h"
+#include "kdexd_lp.h"
 #include "ledger.h"
 #include "market.h"
 #include "money.h"
@@ -1999,6 +2000,8 @@ kdexd_admin_route(struct kdexd_req *req, struct kdexd_resp *resp)
 		adm_routes[i].fn(req, resp, &args);
 		return (0);
 	}
+	if (lp_admin_route(req, resp) == 0)	/* kdexd_lp.c */
+		return (0);
 	if (path_known) {
 		kdexd_resp_error(resp, 405, "bad_request", "method not allowed "
 		    "on %s", req->path);

@@ -1151,6 +1151,29 @@ r_cancel_after(struct kdexd_req *req, struct kdexd_resp *resp,
 }
 
 int
+lp_admin_route(struct kdexd_req *req, struct kdexd_resp *resp)
+{
+	struct kdexd_args	 a;
+	struct ledger_user	 u;
+
+	memset(&a, 0, sizeof a);
+	if (!kdexd_path_match(req->path, "/admin/users/:/lp-stats", &a))
+		return (-1);
+	if (req->method != KDEXD_GET) {
+		kdexd_resp_error(resp, 405, "bad_request",
+		    "method not allowed on %s", req->path);
+		return (0);
+	}
+	if (ledger_user_find(srv->ledger, a.arg[0], &u) != LEDGER_OK) {
+		kdexd_resp_error(resp, 404, "not_found", "no user '%s'",
+		    a.arg[0]);
+		return (0);
+	}
+	r_lp_stats(req, resp, a.arg[0]);
+	return (0);
+}
+
+int
 lp_route(struct kdexd_req *req, struct kdexd_resp *resp, const char *auth)
 {
 	struct kdexd_args	 a;

@@ -37,6 +37,12 @@ int	 lp_route(struct kdexd_req *, struct kdexd_resp *,
 	    const char *authorization);
 
 /*
+ * Admin routes of this module (kdexd_admin.c calls it last):
+ * GET /admin/users/:addr/lp-stats?market=. -1 when none matched.
+ */
+int	 lp_admin_route(struct kdexd_req *, struct kdexd_resp *);
+
+/*
  * WebSocket cancel-on-disconnect: 1 when an auth message asks for it
  * ({"op":"auth","token":...,"cancel_on_disconnect":true}); when such a
  * session closes (not at server shutdown), all of user's orders are

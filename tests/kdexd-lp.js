@@ -324,6 +324,28 @@ async function testStats(srv) {
 	const bm = r.json.markets[1];
 	eq([bm.fills, bm.maker_fills, bm.maker_share_ppm, bm.volume_quote],
 	    [2, 1, 625000, '4'], 'B: the other side');
+	// The operator's view: the admin route and kdex-console.
+	const akey = require('fs').readFileSync(require('path').join(srv.data,
+	    'admin.key'), 'utf8').trim();
+	let ar = await fetch(srv.adminBase + '/admin/users/' + A.user +
+	    '/lp-stats?market=HLT-USDC', { headers: { 'x-admin-key': akey } });
+	let aj = await ar.json();
+	eq([ar.status, aj.markets[0].maker_share_ppm, aj.markets[0].quote.spread],
+	    [200, 375000, '1'], 'admin lp-stats');
+	ar = await fetch(srv.adminBase + '/admin/users/keeta_nobody/lp-stats',
+	    { headers: { 'x-admin-key': akey } });
+	eq(ar.status, 404, 'admin lp-stats: unknown user');
+	const con = require('path').join(process.env.KDEX_BUILDDIR ||
+	    process.cwd(), 'kdex-console');
+	const cout = await new Promise((resolve) => require('child_process')
+	    .execFile(con, ['--url', srv.adminBase, '-c',
+	    'users lp-stats ' + A.user + ' --market HLT-USDC'],
+	    { env: Object.assign({}, process.env, { KDEX_ADMIN_KEY: akey }),
+	    timeout: 10000 }, (err, stdout, stderr) =>
+	    resolve({ err, stdout, stderr })));
+	eq(cout.err, null, 'kdex-console users lp-stats: ' + cout.stderr);
+	ok(/HLT-USDC\t2\t1\.5\t4\t375000\t\d+\t\d+\t2\t3\t1\t1\t1\.5/
+	    .test(cout.stdout), 'console row: ' + JSON.stringify(cout.stdout));
 	r = await http(srv, 'GET', '/lp/stats?market=NOPE-X', undefined, B.auth);
 	eq(r.status, 404, 'unknown market');
 	r = await http(srv, 'GET', '/lp/stats');
