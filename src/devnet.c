@@ -126,33 +126,6 @@ json_u64hex(uint64_t v)
 	return (cJSON_CreateString(buf));
 }
 
-static char *
-b64_encode(const uint8_t *p, size_t len)
-{
-	size_t	 n = sodium_base64_encoded_len(len,
-		    sodium_base64_VARIANT_ORIGINAL);
-	char	*out = xmalloc(n);
-
-	sodium_bin2base64(out, n, p, len, sodium_base64_VARIANT_ORIGINAL);
-	return (out);
-}
-
-static uint8_t *
-b64_decode(const char *s, size_t *len)
-{
-	size_t	 slen = strlen(s), max = slen / 4 * 3 + 3;
-	uint8_t	*out = xmalloc(max + 1);
-
-	if (sodium_base642bin(out, max, s, slen, NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 &&
-	    sodium_base642bin(out, max, s, slen, NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0) {
-		free(out);
-		return (NULL);
-	}
-	return (out);
-}
-
 /* Full SDK block JSON (plus $binary) from stored DER; NULL if broken. */
 static cJSON *
 block_json_der(const uint8_t *der, size_t len)
@@ -527,7 +500,7 @@ history_entry(void *arg, const uint8_t id[KEETA_HASH_LEN], int64_t ts,
 	vs = devnet_staple_json(staple, len);
 	if (vs == NULL)
 		vs = cJSON_CreateObject();
-	b64 = b64_encode(staple, len);
+	b64 = keeta_block_base64_encode(staple, len);
 	cJSON_AddStringToObject(vs, "$binary", b64);
 	free(b64);
 	cJSON_AddItemToObject(e, "voteStaple", vs);
@@ -648,7 +621,7 @@ route_idempotent(struct devnet *d, const struct keeta_pubkey *pk,
 	size_t	 klen, len;
 	cJSON	*o, *b = NULL;
 
-	k = b64_decode(key, &klen);
+	k = keeta_block_base64_decode(key, strlen(key), &klen);
 	if (k == NULL || klen == 0 || klen > KEETA_IDEMPOTENT_MAX) {
 		free(k);
 		respond_simple_err(resp, 400, "API", "API_INVALID_IDEMPOTENT",
@@ -867,8 +840,8 @@ check_blocks(struct devnet *d, struct blockset *bs, int permanent,
 				    json_hash(h));
 				cJSON_AddStringToObject(x, "account", a);
 				{
-					char *ik = b64_encode(b->idempotent,
-					    b->idempotent_len);
+					char *ik = keeta_block_base64_encode(
+					    b->idempotent, b->idempotent_len);
 					cJSON_AddStringToObject(x,
 					    "idempotentKey", ik);
 					free(ik);
@@ -935,7 +908,8 @@ json_blocks(const cJSON *arr, struct blockset *bs, struct devnet_err *err)
 	}
 	cJSON_ArrayForEach(it, arr) {
 		if (!cJSON_IsString(it) ||
-		    (der = b64_decode(it->valuestring, &len)) == NULL) {
+		    (der = keeta_block_base64_decode(it->valuestring,
+		    strlen(it->valuestring), &len)) == NULL) {
 			devnet_err_set(err, 400, "API", "API_INVALID_BLOCKS",
 			    "blocks must be base64 strings");
 			return (-1);
@@ -987,8 +961,9 @@ route_vote(struct devnet *d, const struct devnet_req *req,
 			goto fail;
 		}
 		cJSON_ArrayForEach(it, votes) {
-			if (!cJSON_IsString(it) || (raw = b64_decode(
-			    it->valuestring, &rawlen)) == NULL) {
+			if (!cJSON_IsString(it) || (raw =
+			    keeta_block_base64_decode(it->valuestring,
+			    strlen(it->valuestring), &rawlen)) == NULL) {
 				devnet_err_set(&err, 400, "API",
 				    "API_INVALID_VOTES",
 				    "votes must be base64 strings");
@@ -1172,8 +1147,8 @@ route_publish(struct devnet *d, const struct devnet_req *req,
 		return;
 	}
 	vb = cJSON_GetObjectItemCaseSensitive(body, "votesAndBlocks");
-	if (!cJSON_IsString(vb) || (wire = b64_decode(vb->valuestring,
-	    &len)) == NULL) {
+	if (!cJSON_IsString(vb) || (wire = keeta_block_base64_decode(
+	    vb->valuestring, strlen(vb->valuestring), &len)) == NULL) {
 		cJSON_Delete(body);
 		respond_simple_err(resp, 400, "API", "API_INVALID_STAPLE",
 		    "votesAndBlocks must be a base64 staple");
@@ -1511,7 +1486,8 @@ genesis_token(struct devnet *d, struct devnet_tok *t, int64_t now)
 	free(dec);
 	snprintf(meta_json, sizeof meta_json, "{\"decimalPlaces\":%u}",
 	    t->decimals);
-	meta = b64_encode((const uint8_t *)meta_json, strlen(meta_json));
+	meta = keeta_block_base64_encode((const uint8_t *)meta_json,
+	    strlen(meta_json));
 
 	keeta_opening_hash(&t->pk, prev);
 	b = gblock(d, &t->pk, prev, now);

@@ -324,29 +324,15 @@ hex_upper(const uint8_t *p, size_t len, char *out)
 	}
 }
 
-static char *
-b64(const uint8_t *p, size_t len)
-{
-	size_t	 n = sodium_base64_encoded_len(len,
-		    sodium_base64_VARIANT_ORIGINAL);
-	char	*out = xmalloc(n);
-
-	sodium_bin2base64(out, n, p, len, sodium_base64_VARIANT_ORIGINAL);
-	return (out);
-}
-
+/* Standard base64 that must carry its padding; NULL on bad input. */
 static uint8_t *
 unb64(const char *s, size_t *len)
 {
-	size_t	 slen = strlen(s), max = slen / 4 * 3 + 3;
-	uint8_t	*out = xmalloc(max + 1);
+	size_t	slen = strlen(s);
 
-	if (sodium_base642bin(out, max, s, slen, NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0) {
-		free(out);
+	if (slen % 4 != 0)
 		return (NULL);
-	}
-	return (out);
+	return (keeta_block_base64_decode(s, slen, len));
 }
 
 /* ISO 8601 "YYYY-MM-DDTHH:MM:SS.mmmZ" to ms; -1 on bad input. */
@@ -836,7 +822,7 @@ keeta_client_idempotent(struct keeta_client *c, const struct keeta_pubkey *pk,
 
 	*found = 0;
 	addr_of(pk, a);
-	k = b64(key, keylen);
+	k = keeta_block_base64_encode(key, keylen);
 	/* Percent-encode the base64 alphabet's '+', '/' and '='. */
 	ek = xmalloc(strlen(k) * 3 + 1);
 	for (i = 0, o = 0; k[i] != '\0'; i++) {
@@ -1295,7 +1281,7 @@ vote_body(const struct tx_build *bd, struct keeta_vote *const *votes,
 		der = keeta_block_encode(bd->b[i], 1, &len, NULL);
 		if (der == NULL)
 			fatalx("keeta_client: cannot encode a signed block");
-		s = b64(der, len);
+		s = keeta_block_base64_encode(der, len);
 		cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 		free(s);
 		free(der);
@@ -1303,7 +1289,8 @@ vote_body(const struct tx_build *bd, struct keeta_vote *const *votes,
 	if (votes != NULL) {
 		arr = cJSON_AddArrayToObject(o, "votes");
 		for (i = 0; i < nvotes; i++) {
-			s = b64(votes[i]->der, votes[i]->derlen);
+			s = keeta_block_base64_encode(votes[i]->der,
+			    votes[i]->derlen);
 			cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 			free(s);
 		}
@@ -1487,7 +1474,7 @@ kc_recover(struct keeta_client *c, const struct keeta_pubkey *acct)
 	    permanent ? nv : 1, now, &st, NULL) != 0 ||
 	    (wire = keeta_staple_compress(st, &wlen)) == NULL)
 		goto out;
-	sb64 = b64(wire, wlen);
+	sb64 = keeta_block_base64_encode(wire, wlen);
 	free(wire);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "votesAndBlocks", sb64);
@@ -1615,7 +1602,7 @@ tx_attempt(struct keeta_tx *tx, struct tx_build *bd,
 		kc_err(err, 0, "CLIENT_PROTOCOL", "cannot compress staple");
 		goto out;
 	}
-	sb64 = b64(wire, wlen);
+	sb64 = keeta_block_base64_encode(wire, wlen);
 	free(wire);
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "votesAndBlocks", sb64);

@@ -211,11 +211,7 @@ offline_self_withdraw(const struct kdex_args *args, const char *to_s)
 	if (keeta_block_sign(b, &owner, 1, &why) != 0 ||
 	    (der = keeta_block_encode(b, 1, &len, &why)) == NULL)
 		goto bad;
-	b64 = xmalloc(sodium_base64_ENCODED_LEN(len,
-	    sodium_base64_VARIANT_ORIGINAL));
-	sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(len,
-	    sodium_base64_VARIANT_ORIGINAL), der, len,
-	    sodium_base64_VARIANT_ORIGINAL);
+	b64 = keeta_block_base64_encode(der, len);
 	if ((f = fopen(out, "w")) == NULL || fprintf(f, "%s\n", b64) < 0 ||
 	    fclose(f) != 0) {
 		kdex_err(0, "cannot write '%s': %s", out, strerror(errno));
@@ -242,17 +238,6 @@ out:
 	keeta_block_free(b);
 	cJSON_Delete(state);
 	return rc;
-}
-
-static char *
-off_b64(const uint8_t *p, size_t len)
-{
-	size_t	 n = sodium_base64_ENCODED_LEN(len,
-		    sodium_base64_VARIANT_ORIGINAL);
-	char	*s = xmalloc(n);
-
-	sodium_bin2base64(s, n, p, len, sodium_base64_VARIANT_ORIGINAL);
-	return s;
 }
 
 /* POST body to rep + path; the parsed answer or NULL after an error. */
@@ -308,7 +293,8 @@ off_votes(char **reps, size_t nreps, const char *blk64,
 	if (prev != NULL) {
 		arr = cJSON_AddArrayToObject(body, "votes");
 		for (i = 0; i < nprev; i++) {
-			vs = off_b64(prev[i]->der, prev[i]->derlen);
+			vs = keeta_block_base64_encode(prev[i]->der,
+			    prev[i]->derlen);
 			cJSON_AddItemToArray(arr, cJSON_CreateString(vs));
 			free(vs);
 		}
@@ -384,7 +370,7 @@ cmd_publish(int argc, char **argv)
 		return kdex_err(KDEX_EXIT_FAIL, "refusing '%s': %s",
 		    args.pos[0], why != NULL ? why : "invalid block");
 	}
-	blk64 = off_b64(der, dlen);
+	blk64 = keeta_block_base64_encode(der, dlen);
 	free(der);
 	der = NULL;
 
@@ -436,7 +422,7 @@ cmd_publish(int argc, char **argv)
 		kdex_err(0, "cannot compress the staple");
 		goto out;
 	}
-	w64 = off_b64(wire, len);
+	w64 = keeta_block_base64_encode(wire, len);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "votesAndBlocks", w64);
 	free(w64);
