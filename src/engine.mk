@@ -22,7 +22,7 @@ tests_check_book_diff_SOURCES = tests/check_book_diff.c
 tests_check_book_diff_CFLAGS = $(TEST_CFLAGS)
 tests_check_book_diff_LDADD = $(TEST_LIBS)
 
-EXTRA_DIST += tests/data/book
+EXTRA_DIST += tests/data/book doc/engine.md
 
 # The engine benchmark (contrib/bench/README.md). make bench-engine builds
 # it with the configured flags: use a build without --enable-sanitizers

@@ -24,7 +24,7 @@ tests_check_keeta_der_LDADD = $(TEST_LIBS)
 # kdex keeta subcommands, driven from the shell; and the man page kdex(1)
 # (engineer G adds the other commands' sections to the same file).
 TESTS += tests/keeta_cli.test
-EXTRA_DIST += tests/keeta_cli.test
+EXTRA_DIST += tests/keeta_cli.test doc/keeta.md
 dist_man_MANS += man/kdex.1
 
 # SDK conformance: conform.js (node + the pinned SDK) drives the C helper.
