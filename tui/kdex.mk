@@ -28,4 +28,4 @@ VALGRIND_TESTS += tests/check_mdata
 KDEX_SHELL_TESTS = tests/kdex_key.test tests/kdex_help.test \
 	tests/kdex_trade.test tests/kdex_ui.test tests/kdex_wallet.test
 TESTS += tests/check_keyfile tests/check_mdata $(KDEX_SHELL_TESTS)
-EXTRA_DIST += $(KDEX_SHELL_TESTS) tests/kdex_lib.sh
+EXTRA_DIST += $(KDEX_SHELL_TESTS) tests/kdex_lib.sh doc/kdex.md
