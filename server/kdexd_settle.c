@@ -36,13 +36,16 @@
 #define SETTLE_PAGE		50
 #define SETTLE_FULL_SCAN_MS	60000	/* forget cursors this often */
 #define SETTLE_KEY_PREFIX	"kdex-settle-"	/* batch idempotency keys */
+#define SETTLE_WD_PREFIX	"kdex-wd-"	/* withdrawal keys */
+#define SETTLE_WD_SCAN		64		/* withdrawals looked at per tick */
 
 enum sjob_type {
 	SJ_VERIFY = 0,		/* registration: answer hp */
 	SJ_RECHECK,		/* periodic ACL check */
 	SJ_SCAN,		/* deposits into storage */
 	SJ_FORGET,		/* drop every scan cursor */
-	SJ_SETTLE		/* publish one settlement batch */
+	SJ_SETTLE,		/* publish one settlement batch */
+	SJ_WITHDRAW		/* publish one withdrawal */
 };
 
 /* One SEND of a settlement staple: from a storage account (or, when
@@ -78,7 +81,7 @@ struct sjob {
 	struct sdep		*deps;
 	size_t			 ndeps;
 
-	/* SETTLE */
+	/* SETTLE, WITHDRAW (batch: the withdrawal id) */
 	int64_t			 batch;
 	int			 resume;	/* ask the chain first */
 	struct ssend		*sends;
@@ -123,6 +126,7 @@ static struct {
 	/* Loop only. */
 	size_t			 inflight;	/* scan/recheck jobs out */
 	int			 settling;	/* a SETTLE job is out */
+	int			 withdrawing;	/* a WITHDRAW job is out */
 	int64_t			 settle_ms, next_settle;
 	int64_t			*lat;		/* fill -> settled, ms */
 	size_t			 nlat;
@@ -459,6 +463,64 @@ work_settle(struct sjob *j)
 	j->ok = 1;
 }
 
+/*
+ * One withdrawal: a SEND from the user's storage account signed by the
+ * operator, keyed by the withdrawal id. Resumed (it was processing when
+ * kdexd stopped) means: ask the chain first.
+ */
+static void
+work_withdraw(struct sjob *j)
+{
+	struct keeta_client_error	 e;
+	struct keeta_tx			*tx;
+	struct keeta_amount		 a;
+	uint8_t				 key[33], hash[KEETA_HASH_LEN];
+	size_t				 klen, i;
+	int				 n, found = 0;
+
+	n = snprintf((char *)key, 32, SETTLE_WD_PREFIX "%lld",
+	    (long long)j->batch);
+	klen = (size_t)n;
+	if (j->resume) {
+		/* The key alone or key || u8(0), as keeta_tx builds it. */
+		for (i = 0; i < 2 && !found; i++) {
+			key[klen] = 0;
+			if (keeta_client_idempotent(st.kc, &j->sends[0].from,
+			    key, klen + i, &found, hash, &e) != 0) {
+				j->unreachable = 1;
+				snprintf(j->why, sizeof j->why, "%s", e.code);
+				return;
+			}
+		}
+		if (found) {
+			keeta_hex_encode(hash, KEETA_HASH_LEN, j->staple);
+			j->ok = 1;
+			return;
+		}
+	}
+	tx = keeta_tx_new(st.kc, st.op, key, klen);
+	keeta_amount_from_u128(&a, (keeta_u128)j->sends[0].amount);
+	if (keeta_tx_send(tx, &j->sends[0].from, &j->sends[0].to,
+	    &j->sends[0].token, &a, NULL) != 0) {
+		keeta_tx_free(tx);
+		snprintf(j->why, sizeof j->why, "cannot build the send");
+		return;
+	}
+	if (keeta_tx_publish(tx, &e) != 0) {
+		keeta_tx_free(tx);
+		j->unreachable = e.http_status == 0 ||
+		    strcmp(e.code, "CLIENT_TRANSPORT") == 0 ||
+		    e.http_status >= 500;
+		snprintf(j->why, sizeof j->why, "%.40s: %.80s", e.code,
+		    e.message);
+		return;
+	}
+	if (keeta_tx_staple_id(tx, hash) == 0)
+		keeta_hex_encode(hash, KEETA_HASH_LEN, j->staple);
+	keeta_tx_free(tx);
+	j->ok = 1;
+}
+
 static void *
 worker(void *arg)
 {
@@ -491,6 +553,9 @@ worker(void *arg)
 			break;
 		case SJ_SETTLE:
 			work_settle(j);
+			break;
+		case SJ_WITHDRAW:
+			work_withdraw(j);
 			break;
 		}
 
@@ -1040,6 +1105,110 @@ finish_settle(struct sjob *j)
 	lat_record(j->batch);
 }
 
+struct wpick {
+	struct ledger_withdrawal w[SETTLE_WD_SCAN];
+	size_t			 n;
+};
+
+static void
+wpick_cb(const struct ledger_withdrawal *w, void *arg)
+{
+	struct wpick	*p = arg;
+
+	if (p->n < SETTLE_WD_SCAN)
+		p->w[p->n++] = *w;
+}
+
+/*
+ * The oldest withdrawal to publish: one left processing by a crash or an
+ * unreachable chain first, else the oldest queued one whose user has a
+ * storage account (others wait: their funds are not on chain).
+ */
+static void
+withdraw_next(void)
+{
+	struct ledger		*l = kdexd_server->ledger;
+	struct ledger_user	 u;
+	struct ledger_token	 t;
+	struct wpick		*p;
+	struct ledger_withdrawal *w = NULL;
+	struct sjob		*j;
+	const char		*why;
+	size_t			 i;
+	int			 resume = 1, r;
+
+	p = xcalloc(1, sizeof *p);
+	if (ledger_withdrawal_list(l, 0, LEDGER_WD_PROCESSING, SETTLE_WD_SCAN,
+	    wpick_cb, p) != LEDGER_OK)
+		goto out;
+	if (p->n == 0) {
+		resume = 0;
+		if (ledger_withdrawal_list(l, 0, LEDGER_WD_QUEUED,
+		    SETTLE_WD_SCAN, wpick_cb, p) != LEDGER_OK)
+			goto out;
+	}
+	/* Newest first: walk from the end for the oldest. */
+	for (i = p->n; i > 0 && w == NULL; i--) {
+		if (ledger_user_get(l, p->w[i - 1].user_id, &u) == LEDGER_OK &&
+		    u.storage[0] != '\0')
+			w = &p->w[i - 1];
+	}
+	if (w == NULL || ledger_token_get(l, w->token_id, &t) != LEDGER_OK)
+		goto out;
+	j = xcalloc(1, sizeof *j);
+	j->type = SJ_WITHDRAW;
+	j->batch = w->id;
+	j->resume = resume;
+	j->sends = xcalloc(1, sizeof *j->sends);
+	j->nsends = 1;
+	j->sends[0].amount = w->amount;
+	if (keeta_address_decode(u.storage, &j->sends[0].from, &why) != 0 ||
+	    keeta_address_decode(w->to, &j->sends[0].to, &why) != 0 ||
+	    keeta_address_decode(t.address, &j->sends[0].token, &why) != 0) {
+		r = ledger_withdrawal_fail(l, w->id, why);
+		log_info("settle: withdrawal %lld failed: %s (%s)",
+		    (long long)w->id, why, ledger_result_string(r));
+		sjob_free(j);
+		goto out;
+	}
+	/* Journal: processing before anything is published. */
+	if (!resume && (r = ledger_withdrawal_processing(l, w->id)) !=
+	    LEDGER_OK) {
+		log_info("settle: withdrawal %lld: %s", (long long)w->id,
+		    ledger_result_string(r));
+		sjob_free(j);
+		goto out;
+	}
+	st.withdrawing = 1;
+	enqueue(j);
+out:
+	free(p);
+}
+
+static void
+finish_withdraw(struct sjob *j)
+{
+	struct ledger	*l = kdexd_server->ledger;
+	int		 r;
+
+	if (j->ok) {
+		r = ledger_withdrawal_complete(l, j->batch, j->staple);
+		log_info("settle: withdrawal %lld completed %s (%s)",
+		    (long long)j->batch, j->staple, ledger_result_string(r));
+		return;
+	}
+	if (j->unreachable) {
+		/* Still processing: asked again (resume) at the next tick. */
+		log_info("settle: withdrawal %lld waits: %s",
+		    (long long)j->batch, j->why);
+		st.next_settle = kdexd_now_ms() + 5 * st.settle_ms;
+		return;
+	}
+	r = ledger_withdrawal_fail(l, j->batch, j->why);
+	log_info("settle: withdrawal %lld failed: %s (%s)",
+	    (long long)j->batch, j->why, ledger_result_string(r));
+}
+
 void
 settle_cron(struct kdexd *s)
 {
@@ -1049,9 +1218,11 @@ settle_cron(struct kdexd *s)
 	(void)s;
 	if (!st.running)
 		return;
-	if (!st.settling && now >= st.next_settle) {
+	if (!st.settling && !st.withdrawing && now >= st.next_settle) {
 		st.next_settle = now + st.settle_ms;
+		/* Settle first: a withdrawal may spend what a trade brought. */
 		settle_next();
+		withdraw_next();
 	}
 	if (st.inflight > 0)
 		return;
@@ -1231,6 +1402,10 @@ settle_poll(struct kdexd *s)
 		case SJ_SETTLE:
 			st.settling = 0;
 			finish_settle(j);
+			break;
+		case SJ_WITHDRAW:
+			st.withdrawing = 0;
+			finish_withdraw(j);
 			break;
 		}
 		sjob_free(j);

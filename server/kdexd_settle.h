@@ -38,6 +38,10 @@
  *     first asks the chain (keeta_client_idempotent) whether it applied.
  *     Batches with only off-chain (demo) users are confirmed without a
  *     staple.
+ *   - in the same tick, after settlement: the oldest processing (resumed:
+ *     the chain is asked first) or queued withdrawal is published as one
+ *     operator-signed SEND from S_user, key "kdex-wd-<id>", then completed
+ *     or failed (reservation released); unreachable chain: retried.
  */
 #ifndef KDEXD_SETTLE_H
 #define KDEXD_SETTLE_H
