@@ -383,6 +383,25 @@ async function testBot(srv) {
 	ok(true, 'dead-man\'s switch cleared the stopped bot\'s quotes');
 }
 
+// Keys survive a restart; a request captured before it does not replay.
+async function testRestart(srv) {
+	const R = await L.login(srv, L.newAccount());
+	await funded(srv, R);
+	let r = await http(srv, 'POST', '/apikeys', { scope: 'trade' }, R.auth);
+	const key = { id: r.json.key.id, secret: r.json.secret };
+	const captured = signed(key, 'GET', '/balances');
+	r = await http(srv, 'GET', '/balances', undefined, captured);
+	eq(r.status, 200, 'signed request before the restart');
+	await L.stopServer(srv);
+	const srv2 = await L.startServer({ config: CONFIG, data: srv.data });
+	r = await http(srv2, 'GET', '/balances', undefined, captured);
+	eq(r.status, 401, 'captured request refused after a restart');
+	r = await khttp(srv2, key, 'GET', '/balances');
+	eq(r.status, 200, 'the key works after a restart');
+	eq(bal(r, 'KTA'), '1000', 'same owner');
+	return srv2;
+}
+
 L.main(async () => {
 	const srv = await L.startServer({ config: CONFIG });
 	await testKeys(srv);
@@ -391,7 +410,9 @@ L.main(async () => {
 	await testCancelOnDisconnect(srv);
 	await testStats(srv);
 	await testBot(srv);
-	await L.stopServer(srv);
-	ok(!/ERROR: AddressSanitizer|runtime error/.test(srv.stderr()),
-	    'no sanitizer report');
+	const srv2 = await testRestart(srv);
+	await L.stopServer(srv2);
+	for (const x of [srv, srv2])
+		ok(!/ERROR: AddressSanitizer|runtime error|LeakSanitizer/
+		    .test(x.stderr()), 'no sanitizer report');
 });
