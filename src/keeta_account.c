@@ -276,8 +276,8 @@ keeta_hex_encode(const void *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int
-hex_value(char c)
+int
+keeta_hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -297,8 +297,8 @@ keeta_hex_decode(const char *s, size_t slen, uint8_t *out, size_t outmax)
 	if (slen % 2 != 0 || slen / 2 > outmax)
 		return -1;
 	for (i = 0; i < slen / 2; i++) {
-		if ((hi = hex_value(s[2 * i])) < 0 ||
-		    (lo = hex_value(s[2 * i + 1])) < 0)
+		if ((hi = keeta_hex_value(s[2 * i])) < 0 ||
+		    (lo = keeta_hex_value(s[2 * i + 1])) < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}

@@ -201,11 +201,13 @@ int	keeta_ecdsa_sig_from_der(const uint8_t *der, size_t len,
  * keeta_hex_encode: lower case; out holds 2 * len + 1 bytes.
  * keeta_hex_decode: exactly slen hex digits (even, either case) into at
  *   most outmax bytes; returns the byte count or -1.
+ * keeta_hex_value: the value 0-15 of one hex digit (either case), or -1.
  */
 size_t	 keeta_base32_encode(const uint8_t *, size_t, char *out);
 ssize_t	 keeta_base32_decode(const char *, size_t slen, uint8_t *out,
 	    size_t outmax);
 void	 keeta_hex_encode(const void *, size_t, char *out);
+int	 keeta_hex_value(int);
 ssize_t	 keeta_hex_decode(const char *, size_t slen, uint8_t *out,
 	    size_t outmax);
 

@@ -182,18 +182,6 @@ keeta_amount_to_hex(const struct keeta_amount *a, char *out)
 	*o = '\0';
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 keeta_amount_from_hex(struct keeta_amount *a, const char *s)
 {
@@ -213,10 +201,10 @@ keeta_amount_from_hex(struct keeta_amount *a, const char *s)
 	for (i = 0; i < nb; i++) {
 		if (i == 0 && (n & 1)) {
 			hi = 0;
-			lo = hexval(*s++);
+			lo = keeta_hex_value(*s++);
 		} else {
-			hi = hexval(*s++);
-			lo = hexval(*s++);
+			hi = keeta_hex_value(*s++);
+			lo = keeta_hex_value(*s++);
 		}
 		if (hi < 0 || lo < 0)
 			return -1;

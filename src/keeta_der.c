@@ -18,8 +18,8 @@
 #include "util.h"
 
 /* Calendar: days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
+int64_t
+keeta_days_from_civil(int64_t y, int m, int d)
 {
 	int64_t	era, yoe, doy, doe;
 
@@ -31,8 +31,8 @@ days_from_civil(int64_t y, int64_t m, int64_t d)
 	return era * 146097 + doe - 719468;
 }
 
-static void
-civil_from_days(int64_t z, int *y, int *m, int *d)
+void
+keeta_civil_from_days(int64_t z, int *y, int *m, int *d)
 {
 	int64_t	era, doe, yoe, doy, mp, yy;
 
@@ -71,8 +71,8 @@ time_split(int64_t ms, struct tm_parts *t)
 {
 	int64_t	days, rem;
 
-	if (ms < days_from_civil(0, 1, 1) * MS_PER_DAY ||
-	    ms >= days_from_civil(10000, 1, 1) * MS_PER_DAY)
+	if (ms < keeta_days_from_civil(0, 1, 1) * MS_PER_DAY ||
+	    ms >= keeta_days_from_civil(10000, 1, 1) * MS_PER_DAY)
 		return -1;
 	days = ms / MS_PER_DAY;
 	rem = ms % MS_PER_DAY;
@@ -80,7 +80,7 @@ time_split(int64_t ms, struct tm_parts *t)
 		rem += MS_PER_DAY;
 		days--;
 	}
-	civil_from_days(days, &t->y, &t->mo, &t->d);
+	keeta_civil_from_days(days, &t->y, &t->mo, &t->d);
 	t->h = (int)(rem / 3600000);
 	t->mi = (int)(rem / 60000 % 60);
 	t->s = (int)(rem / 1000 % 60);
@@ -867,7 +867,7 @@ keeta_der_read_time(struct keeta_der_reader *r, int64_t *ms)
 	    tp.d > days_in_month(tp.y, tp.mo) || tp.h < 0 || tp.h > 23 ||
 	    tp.mi < 0 || tp.mi > 59 || tp.s < 0 || tp.s > 59)
 		goto bad;
-	*ms = days_from_civil(tp.y, tp.mo, tp.d) * MS_PER_DAY +
+	*ms = keeta_days_from_civil(tp.y, tp.mo, tp.d) * MS_PER_DAY +
 	    (int64_t)tp.h * 3600000 + (int64_t)tp.mi * 60000 +
 	    (int64_t)tp.s * 1000 + tp.ms;
 	return 0;

@@ -181,6 +181,12 @@ int	 keeta_der_read_time(struct keeta_der_reader *, int64_t *ms);
  * GeneralizedTime text; -1 outside years 0-9999.
  */
 int	 keeta_time_iso8601(int64_t ms, char out[25]);
+/*
+ * Days since 1970-01-01 of a proleptic Gregorian date (month 1-12), and
+ * back again; exact for any date whose day count fits.
+ */
+int64_t	 keeta_days_from_civil(int64_t y, int m, int d);
+void	 keeta_civil_from_days(int64_t days, int *y, int *m, int *d);
 
 /*
  * Unsigned big integers as decimal text.

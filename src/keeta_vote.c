@@ -284,42 +284,24 @@ keeta_vote_verify(const struct keeta_vote *v, const char **cause)
 	return vote_verify_tbs(v, t.raw, t.rawlen, cause);
 }
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t	era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* Year of a time in ms (UTC). */
 static int64_t
 year_of(int64_t ms)
 {
-	int64_t	days, y;
+	int64_t	days;
+	int	y, m, d;
 
 	days = ms / 86400000;
 	if (ms % 86400000 < 0)
 		days--;
-	/* Start from an estimate and correct it. */
-	y = 1970 + days / 365;
-	while (days_from_civil(y, 1, 1) > days)
-		y--;
-	while (days_from_civil(y + 1, 1, 1) <= days)
-		y++;
+	keeta_civil_from_days(days, &y, &m, &d);
 	return y;
 }
 
 int64_t
 keeta_vote_permanent_until(int64_t now)
 {
-	return days_from_civil(year_of(now) + 1001, 1, 31) * 86400000;
+	return keeta_days_from_civil(year_of(now) + 1001, 1, 31) * 86400000;
 }
 
 int
