@@ -86,38 +86,6 @@ now_ms(void)
 /* ------------------------------ JSON ------------------------------ */
 
 static cJSON *
-json_addr(const struct keeta_pubkey *pk)
-{
-	char	a[KEETA_ADDRESS_MAX];
-
-	keeta_address_encode(pk, a);
-	return (cJSON_CreateString(a));
-}
-
-static cJSON *
-json_hash(const uint8_t h[KEETA_HASH_LEN])
-{
-	char	hex[2 * KEETA_HASH_LEN + 1];
-	size_t	i;
-
-	keeta_hex_encode(h, KEETA_HASH_LEN, hex);
-	for (i = 0; hex[i] != '\0'; i++) {
-		if (hex[i] >= 'a' && hex[i] <= 'f')
-			hex[i] = (char)(hex[i] - 'a' + 'A');
-	}
-	return (cJSON_CreateString(hex));
-}
-
-static cJSON *
-json_amount(const struct keeta_amount *a)
-{
-	char	hex[KEETA_AMOUNT_HEX_MAX];
-
-	keeta_amount_to_hex(a, hex);
-	return (cJSON_CreateString(hex));
-}
-
-static cJSON *
 json_u64hex(uint64_t v)
 {
 	char	buf[32];
@@ -190,7 +158,7 @@ err_accounts(struct devnet_err *err, const struct keeta_pubkey *pk)
 	if (err->extra == NULL)
 		err->extra = cJSON_CreateObject();
 	arr = cJSON_CreateArray();
-	cJSON_AddItemToArray(arr, json_addr(pk));
+	cJSON_AddItemToArray(arr, keeta_block_json_address(pk));
 	cJSON_AddItemToObject(err->extra, "accounts", arr);
 }
 
@@ -266,9 +234,10 @@ account_state(struct devnet *d, const struct keeta_pubkey *pk)
 	struct keeta_pubkey rep;
 
 	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "account", json_addr(pk));
+	cJSON_AddItemToObject(o, "account", keeta_block_json_address(pk));
 	if (devnet_ledger_head(d->ledger, pk, head, &height)) {
-		cJSON_AddItemToObject(o, "currentHeadBlock", json_hash(head));
+		cJSON_AddItemToObject(o, "currentHeadBlock",
+		    keeta_block_json_hex(head, KEETA_HASH_LEN));
 		cJSON_AddItemToObject(o, "currentHeadBlockHeight",
 		    json_u64hex(height));
 	} else {
@@ -276,7 +245,8 @@ account_state(struct devnet *d, const struct keeta_pubkey *pk)
 		cJSON_AddNullToObject(o, "currentHeadBlockHeight");
 	}
 	if (devnet_ledger_rep(d->ledger, pk, &rep))
-		cJSON_AddItemToObject(o, "representative", json_addr(&rep));
+		cJSON_AddItemToObject(o, "representative",
+		    keeta_block_json_address(&rep));
 	else
 		cJSON_AddNullToObject(o, "representative");
 	cJSON_AddItemToObject(o, "balances",
@@ -297,7 +267,7 @@ route_representatives(struct devnet *d, struct devnet_resp *resp)
 	arr = cJSON_AddArrayToObject(o, "representatives");
 	r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "representative", d->rep_addr);
-	cJSON_AddItemToObject(r, "weight", json_amount(&w));
+	cJSON_AddItemToObject(r, "weight", keeta_block_json_amount(&w));
 	ep = cJSON_AddObjectToObject(r, "endpoints");
 	cJSON_AddStringToObject(ep, "api", d->api);
 	cJSON_AddStringToObject(ep, "p2p", d->p2p);
@@ -319,8 +289,9 @@ route_representative(struct devnet *d, const char *who,
 		return;
 	devnet_ledger_weight(d->ledger, &pk, &w);
 	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "representative", json_addr(&pk));
-	cJSON_AddItemToObject(o, "weight", json_amount(&w));
+	cJSON_AddItemToObject(o, "representative",
+	    keeta_block_json_address(&pk));
+	cJSON_AddItemToObject(o, "weight", keeta_block_json_amount(&w));
 	respond(resp, 200, o);
 }
 
@@ -334,7 +305,7 @@ route_head(struct devnet *d, const struct keeta_pubkey *pk,
 	cJSON		*o, *b = NULL;
 
 	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "account", json_addr(pk));
+	cJSON_AddItemToObject(o, "account", keeta_block_json_address(pk));
 	if (devnet_ledger_head(d->ledger, pk, head, &height) &&
 	    (der = devnet_ledger_block(d->ledger, head, 0, &len)) != NULL) {
 		b = block_json_der(der, len);
@@ -359,7 +330,7 @@ route_balance(struct devnet *d, const struct keeta_pubkey *pk,
 	cJSON			*o;
 
 	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "account", json_addr(pk));
+	cJSON_AddItemToObject(o, "account", keeta_block_json_address(pk));
 	if (token == NULL) {
 		cJSON_AddItemToObject(o, "balances",
 		    devnet_ledger_balances_json(d->ledger, pk));
@@ -371,8 +342,8 @@ route_balance(struct devnet *d, const struct keeta_pubkey *pk,
 		return;
 	}
 	devnet_ledger_balance(d->ledger, pk, &t, &v);
-	cJSON_AddItemToObject(o, "token", json_addr(&t));
-	cJSON_AddItemToObject(o, "balance", json_amount(&v));
+	cJSON_AddItemToObject(o, "token", keeta_block_json_address(&t));
+	cJSON_AddItemToObject(o, "balance", keeta_block_json_amount(&v));
 	respond(resp, 200, o);
 }
 
@@ -446,7 +417,7 @@ route_chain(struct devnet *d, const struct keeta_pubkey *pk,
 	} else
 		have = 1;
 	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "account", json_addr(pk));
+	cJSON_AddItemToObject(o, "account", keeta_block_json_address(pk));
 	arr = cJSON_AddArrayToObject(o, "blocks");
 	while (have && count < limit) {
 		der = devnet_ledger_block(d->ledger, cur, 0, &len);
@@ -476,7 +447,8 @@ route_chain(struct devnet *d, const struct keeta_pubkey *pk,
 		keeta_block_free(b);
 	}
 	if (have)
-		cJSON_AddItemToObject(o, "nextKey", json_hash(cur));
+		cJSON_AddItemToObject(o, "nextKey",
+		    keeta_block_json_hex(cur, KEETA_HASH_LEN));
 	else
 		cJSON_AddNullToObject(o, "nextKey");
 	respond(resp, 200, o);
@@ -504,7 +476,8 @@ history_entry(void *arg, const uint8_t id[KEETA_HASH_LEN], int64_t ts,
 	cJSON_AddStringToObject(vs, "$binary", b64);
 	free(b64);
 	cJSON_AddItemToObject(e, "voteStaple", vs);
-	cJSON_AddItemToObject(e, "$id", json_hash(id));
+	cJSON_AddItemToObject(e, "$id",
+	    keeta_block_json_hex(id, KEETA_HASH_LEN));
 	if (keeta_time_iso8601(ts, iso) != 0)
 		snprintf(iso, sizeof iso, "1970-01-01T00:00:00.000Z");
 	cJSON_AddStringToObject(e, "$timestamp", iso);
@@ -538,7 +511,8 @@ route_history(struct devnet *d, const struct keeta_pubkey *pk,
 	n = devnet_ledger_history(d->ledger, pk, start != NULL ? sh : NULL,
 	    limit, history_entry, &pg);
 	if (n >= 0 && (unsigned int)n == limit && pg.any)
-		cJSON_AddItemToObject(o, "nextKey", json_hash(pg.last));
+		cJSON_AddItemToObject(o, "nextKey",
+		    keeta_block_json_hex(pg.last, KEETA_HASH_LEN));
 	else
 		cJSON_AddNullToObject(o, "nextKey");
 	respond(resp, 200, o);
@@ -559,7 +533,8 @@ route_block(struct devnet *d, const char *hs, const char *what,
 		return;
 	}
 	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "blockhash", json_hash(h));
+	cJSON_AddItemToObject(o, "blockhash",
+	    keeta_block_json_hex(h, KEETA_HASH_LEN));
 	if (what != NULL) {
 		der = devnet_ledger_successor(d->ledger, h, 0, &len, NULL);
 		if (der != NULL) {
@@ -600,7 +575,7 @@ route_pending(struct devnet *d, const struct keeta_pubkey *pk,
 	cJSON	*o, *b = NULL;
 
 	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "account", json_addr(pk));
+	cJSON_AddItemToObject(o, "account", keeta_block_json_address(pk));
 	der = devnet_ledger_pending(d->ledger, pk, now_ms(), &len);
 	if (der != NULL) {
 		b = block_json_der(der, len);
@@ -674,7 +649,8 @@ route_votes(struct devnet *d, const char *hs, const struct devnet_req *req,
 		return;
 	}
 	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "blockhash", json_hash(h));
+	cJSON_AddItemToObject(o, "blockhash",
+	    keeta_block_json_hex(h, KEETA_HASH_LEN));
 	vo.arr = cJSON_CreateArray();
 	if (side != 1 && (staple = devnet_ledger_block_staple(d->ledger, h,
 	    &len)) != NULL) {
@@ -835,9 +811,10 @@ check_blocks(struct devnet *d, struct blockset *bs, int permanent,
 				    "idempotent key already used on %s", a);
 				err->extra = x = cJSON_CreateObject();
 				cJSON_AddItemToObject(x, "blockhash",
-				    json_hash(bs->h[i]));
+				    keeta_block_json_hex(bs->h[i],
+				    KEETA_HASH_LEN));
 				cJSON_AddItemToObject(x, "existingBlockhash",
-				    json_hash(h));
+				    keeta_block_json_hex(h, KEETA_HASH_LEN));
 				cJSON_AddStringToObject(x, "account", a);
 				{
 					char *ik = keeta_block_base64_encode(
@@ -1221,7 +1198,8 @@ route_account(struct devnet *d, char **seg, size_t n,
 	else if (strcmp(what, "certificates") == 0 && n == 2) {
 		cJSON	*o = cJSON_CreateObject();
 
-		cJSON_AddItemToObject(o, "account", json_addr(&pk));
+		cJSON_AddItemToObject(o, "account",
+		    keeta_block_json_address(&pk));
 		cJSON_AddArrayToObject(o, "certificates");
 		respond(resp, 200, o);
 	} else

@@ -478,24 +478,6 @@ balance_put(struct devnet_ledger *l, const struct keeta_pubkey *a,
 	done(st);
 }
 
-static cJSON *
-json_addr(const struct keeta_pubkey *pk)
-{
-	char	a[KEETA_ADDRESS_MAX];
-
-	keeta_address_encode(pk, a);
-	return (cJSON_CreateString(a));
-}
-
-static cJSON *
-amount_json(const struct keeta_amount *a)
-{
-	char	hex[KEETA_AMOUNT_HEX_MAX];
-
-	keeta_amount_to_hex(a, hex);
-	return (cJSON_CreateString(hex));
-}
-
 cJSON *
 devnet_ledger_balances_json(struct devnet_ledger *l,
     const struct keeta_pubkey *a)
@@ -515,8 +497,10 @@ devnet_ledger_balances_json(struct devnet_ledger *l,
 		if (v.len == 0)
 			continue;
 		o = cJSON_CreateObject();
-		cJSON_AddItemToObject(o, "token", json_addr(&tok));
-		cJSON_AddItemToObject(o, "balance", amount_json(&v));
+		cJSON_AddItemToObject(o, "token",
+		    keeta_block_json_address(&tok));
+		cJSON_AddItemToObject(o, "balance",
+		    keeta_block_json_amount(&v));
 		cJSON_AddItemToArray(arr, o);
 	}
 	done(st);
@@ -607,7 +591,8 @@ devnet_ledger_info_json(struct devnet_ledger *l, const struct keeta_pubkey *a)
 	cJSON_AddStringToObject(o, "description", r.description);
 	cJSON_AddStringToObject(o, "metadata", r.metadata);
 	if (a->type == KEETA_KEY_TOKEN)
-		cJSON_AddItemToObject(o, "supply", amount_json(&r.supply));
+		cJSON_AddItemToObject(o, "supply",
+		    keeta_block_json_amount(&r.supply));
 	if (keeta_key_type_is_identifier(a->type))
 		cJSON_AddItemToObject(o, "defaultPermission",
 		    keeta_perm_to_json(&r.dperm));
@@ -708,9 +693,12 @@ acl_rows_json(struct devnet_ledger *l, sqlite3_stmt *st, cJSON *arr)
 		perm.base = (uint32_t)sqlite3_column_int64(st, 3);
 		perm.external = (uint32_t)sqlite3_column_int64(st, 4);
 		o = cJSON_CreateObject();
-		cJSON_AddItemToObject(o, "principal", json_addr(&p));
-		cJSON_AddItemToObject(o, "entity", json_addr(&e));
-		cJSON_AddItemToObject(o, "target", json_addr(&t));
+		cJSON_AddItemToObject(o, "principal",
+		    keeta_block_json_address(&p));
+		cJSON_AddItemToObject(o, "entity",
+		    keeta_block_json_address(&e));
+		cJSON_AddItemToObject(o, "target",
+		    keeta_block_json_address(&t));
 		cJSON_AddItemToObject(o, "permissions",
 		    keeta_perm_to_json(&perm));
 		cJSON_AddItemToArray(arr, o);

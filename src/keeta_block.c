@@ -348,8 +348,8 @@ keeta_block_json_hex(const uint8_t *p, size_t len)
 	return j;
 }
 
-static cJSON *
-json_amount(const struct keeta_amount *a)
+cJSON *
+keeta_block_json_amount(const struct keeta_amount *a)
 {
 	char	buf[KEETA_AMOUNT_HEX_MAX];
 
@@ -2480,7 +2480,7 @@ keeta_op_to_json(const struct keeta_op *op)
 	switch (op->type) {
 	case KEETA_OP_SEND:
 		jadd(j, "to", keeta_block_json_address(&op->u.send.to));
-		jadd(j, "amount", json_amount(&op->u.send.amount));
+		jadd(j, "amount", keeta_block_json_amount(&op->u.send.amount));
 		if (op->u.send.external != NULL)
 			jadd(j, "external",
 			    cJSON_CreateString(op->u.send.external));
@@ -2525,18 +2525,18 @@ keeta_op_to_json(const struct keeta_op *op)
 		jadd(j, "createArguments", a);
 		break;
 	case KEETA_OP_TOKEN_ADMIN_SUPPLY:
-		jadd(j, "amount", json_amount(&op->u.supply.amount));
+		jadd(j, "amount", keeta_block_json_amount(&op->u.supply.amount));
 		jadd(j, "method", cJSON_CreateNumber(op->u.supply.method));
 		break;
 	case KEETA_OP_TOKEN_ADMIN_MODIFY_BALANCE:
 		jadd(j, "token",
 		    keeta_block_json_address(&op->u.modify_balance.token));
-		jadd(j, "amount", json_amount(&op->u.modify_balance.amount));
+		jadd(j, "amount", keeta_block_json_amount(&op->u.modify_balance.amount));
 		jadd(j, "method",
 		    cJSON_CreateNumber(op->u.modify_balance.method));
 		break;
 	case KEETA_OP_RECEIVE:
-		jadd(j, "amount", json_amount(&op->u.receive.amount));
+		jadd(j, "amount", keeta_block_json_amount(&op->u.receive.amount));
 		jadd(j, "token", keeta_block_json_address(&op->u.receive.token));
 		jadd(j, "from", keeta_block_json_address(&op->u.receive.from));
 		jadd(j, "exact", cJSON_CreateBool(op->u.receive.exact));

@@ -386,10 +386,11 @@ cJSON	*keeta_op_to_json(const struct keeta_op *);
 /* Name of an operation type ("SEND"), NULL if unknown. */
 const char *keeta_op_type_name(int type);
 
-/* Helpers shared with keeta_vote and keeta_staple: a pubkey as an
- * address string item, upper-case hex and base64 items. */
+/* Helpers shared with keeta_vote, keeta_staple and the devnet: a pubkey
+ * as an address string item, upper-case hex and "0x" hex amount items. */
 cJSON	*keeta_block_json_address(const struct keeta_pubkey *);
 cJSON	*keeta_block_json_hex(const uint8_t *, size_t);
+cJSON	*keeta_block_json_amount(const struct keeta_amount *);
 /* Standard base64 with padding; returns a string the caller frees. */
 char	*keeta_block_base64_encode(const uint8_t *, size_t);
 /* Decode standard base64 (padding optional, no whitespace); returns a
