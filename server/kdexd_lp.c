@@ -451,7 +451,7 @@ lp_key_auth(struct kdexd_req *req, struct kdexd_resp *resp,
 	const char		*why = NULL, *u, *sc, *h;
 	const struct key_route	*kr = NULL;
 	uint8_t			 mac[32], d[32];
-	int64_t			 ts, now = kdexd_now_ms();
+	int64_t			 ts = 0, now = kdexd_now_ms();
 	size_t			 i, len;
 	unsigned int		 wait;
 	char			*text;
