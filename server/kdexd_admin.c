@@ -27,6 +27,7 @@
 #include "kdexd.h"
 #include "kdexd_http.h"
 #include "kdexd_lp.h"
+#include "kdexd_settle.h"
 #include "ledger.h"
 #include "market.h"
 #include "money.h"
@@ -1536,18 +1537,29 @@ adm_recon_into(struct ledger *l, int64_t id, cJSON *o)
 	    LEDGER_OK ? 0 : -1);
 }
 
+/* The answer of POST /admin/recon/run once the chain worker is done. */
+static void
+adm_recon_done(int64_t run, struct kdexd_resp *resp)
+{
+	cJSON	*o;
+
+	o = adm_object();
+	if (adm_recon_into(kdexd_ledger(kdexd_server), run, o) != 0) {
+		cJSON_Delete(o);
+		kdexd_resp_error(resp, 500, "internal", "cannot read run");
+		return;
+	}
+	kdexd_resp_json(resp, 200, o);
+}
+
 static void
 adm_recon_run(struct kdexd_req *req, struct kdexd_resp *resp,
     struct kdexd_args *a)
 {
 	(void)a;
-	(void)req;
-	/*
-	 * Reading every storage account's balances from the chain blocks;
-	 * it belongs to the settlement service (issue 5), off this loop.
-	 */
-	kdexd_resp_error(resp, 501, "internal", "reconciliation needs the "
-	    "settlement service (issue 5), which this kdexd does not run yet");
+	/* Reading balances from the chain blocks: the chain worker does it
+	 * (kdexd_settle.c) and the answer waits for the run. */
+	settle_recon_run(req, resp, adm_recon_done);
 }
 
 static void

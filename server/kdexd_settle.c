@@ -32,6 +32,9 @@
 #include "market.h"
 #include "util.h"
 
+#ifndef nitems
+#define nitems(a)		(sizeof (a) / sizeof (a)[0])
+#endif
 #define SETTLE_TOKENS_MAX	(KDEXD_MARKETS_MAX * 2)
 #define SETTLE_PAGE		50
 #define SETTLE_FULL_SCAN_MS	60000	/* forget cursors this often */
@@ -45,7 +48,17 @@ enum sjob_type {
 	SJ_SCAN,		/* deposits into storage */
 	SJ_FORGET,		/* drop every scan cursor */
 	SJ_SETTLE,		/* publish one settlement batch */
-	SJ_WITHDRAW		/* publish one withdrawal */
+	SJ_WITHDRAW,		/* publish one withdrawal */
+	SJ_RECON		/* read every storage account's balances */
+};
+
+/* RECON: one storage account and what the chain says it holds. */
+struct racct {
+	int64_t			 uid;
+	struct keeta_pubkey	 storage;
+	int			 err;
+	struct keeta_balance	*bal;
+	size_t			 nbal;
 };
 
 /* One SEND of a settlement staple: from a storage account (or, when
@@ -88,6 +101,10 @@ struct sjob {
 	size_t			 nsends;
 	char			 staple[2 * KEETA_HASH_LEN + 1];
 
+	/* RECON */
+	struct racct		*accts;
+	size_t			 naccts;
+
 	struct sjob		*next;
 };
 
@@ -127,6 +144,12 @@ static struct {
 	size_t			 inflight;	/* scan/recheck jobs out */
 	int			 settling;	/* a SETTLE job is out */
 	int			 withdrawing;	/* a WITHDRAW job is out */
+	int			 reconciling;	/* a RECON job is out */
+	int			 recon_wanted;
+	int64_t			 recon_ms, next_recon;
+	struct http_pending	*recon_hp[8];	/* POST /admin/recon/run */
+	settle_recon_fn		*recon_fn[8];
+	size_t			 nrecon_hp;
 	int64_t			 settle_ms, next_settle;
 	int64_t			*lat;		/* fill -> settled, ms */
 	size_t			 nlat;
@@ -162,6 +185,11 @@ sq_pop(struct squeue *q)
 static void
 sjob_free(struct sjob *j)
 {
+	size_t	i;
+
+	for (i = 0; i < j->naccts; i++)
+		free(j->accts[i].bal);
+	free(j->accts);
 	free(j->deps);
 	free(j->sends);
 	free(j);
@@ -521,6 +549,19 @@ work_withdraw(struct sjob *j)
 	j->ok = 1;
 }
 
+static void
+work_recon(struct sjob *j)
+{
+	struct keeta_client_error	 e;
+	size_t				 i;
+
+	for (i = 0; i < j->naccts; i++)
+		if (keeta_client_balances(st.kc, &j->accts[i].storage,
+		    &j->accts[i].bal, &j->accts[i].nbal, &e) != 0)
+			j->accts[i].err = 1;
+	j->ok = 1;
+}
+
 static void *
 worker(void *arg)
 {
@@ -556,6 +597,9 @@ worker(void *arg)
 			break;
 		case SJ_WITHDRAW:
 			work_withdraw(j);
+			break;
+		case SJ_RECON:
+			work_recon(j);
 			break;
 		}
 
@@ -681,6 +725,8 @@ settle_start(struct kdexd *s, char **cause)
 	st.poll_ms = env_ms("KDEXD_DEPOSIT_POLL_MS", 1000);
 	st.acl_ms = env_ms("KDEXD_ACL_CHECK_MS", 30000);
 	st.settle_ms = env_ms("KDEXD_SETTLE_MS", 1000);
+	st.recon_ms = env_ms("KDEXD_RECON_MS", 60000);
+	st.next_recon = kdexd_now_ms() + st.recon_ms;
 	st.next_forget = kdexd_now_ms() + SETTLE_FULL_SCAN_MS;
 	pthread_mutex_init(&st.lock, NULL);
 	pthread_cond_init(&st.cond, NULL);
@@ -710,6 +756,7 @@ void
 settle_stop(struct kdexd *s)
 {
 	struct sjob	*j;
+	size_t		 i;
 
 	(void)s;
 	if (!st.running)
@@ -728,6 +775,15 @@ settle_stop(struct kdexd *s)
 		answer_unavailable(j);
 		sjob_free(j);
 	}
+	for (i = 0; i < st.nrecon_hp; i++) {
+		struct kdexd_resp	resp;
+
+		memset(&resp, 0, sizeof resp);
+		kdexd_resp_error(&resp, 503, "unavailable",
+		    "kdexd is stopping");
+		http_finish(st.recon_hp[i], &resp);
+	}
+	st.nrecon_hp = 0;
 	keeta_client_free(st.kc);
 	keeta_account_free(st.op);
 	free(st.cur);
@@ -1209,6 +1265,153 @@ finish_withdraw(struct sjob *j)
 	    (long long)j->batch, j->why, ledger_result_string(r));
 }
 
+/* One job with every registered storage account. */
+static void
+recon_start(void)
+{
+	struct ucollect	 c;
+	struct sjob	*j;
+	const char	*why;
+	size_t		 i;
+
+	memset(&c, 0, sizeof c);
+	if (ledger_user_list(kdexd_server->ledger, collect_cb, &c) !=
+	    LEDGER_OK) {
+		free(c.u);
+		return;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->type = SJ_RECON;
+	j->accts = xcalloc(c.n + 1, sizeof *j->accts);
+	for (i = 0; i < c.n; i++) {
+		if (keeta_address_decode(c.u[i].storage,
+		    &j->accts[j->naccts].storage, &why) != 0)
+			continue;
+		j->accts[j->naccts++].uid = c.u[i].id;
+	}
+	free(c.u);
+	st.reconciling = 1;
+	enqueue(j);
+}
+
+/* The chain's balance of token t in account a (0 when absent). */
+static u128
+racct_balance(const struct racct *a, const struct keeta_pubkey *t)
+{
+	keeta_u128	v;
+	size_t		i;
+
+	for (i = 0; i < a->nbal; i++)
+		if (keeta_pubkey_equal(&a->bal[i].token, t) &&
+		    keeta_amount_to_u128(&a->bal[i].balance, &v) == 0)
+			return ((u128)v);
+	return (0);
+}
+
+/*
+ * Compare, per user and market token, the chain with the ledger's view of
+ * it: total minus what fills moved that no confirmed batch carried yet.
+ * Runs only while no settlement or withdrawal is out, so the two agree
+ * unless something is wrong (or a deposit is not credited yet: the chain
+ * then holds more, which is reported, never acted on). A shortfall on
+ * chain is critical: the user is frozen (orders cancelled) and logged.
+ */
+static void
+finish_recon(struct sjob *j)
+{
+	struct ledger		*l = kdexd_server->ledger;
+	struct ledger_token	 t;
+	struct ledger_balance	 b;
+	struct ledger_delta	 un;
+	struct exchange_cmd	 cmd;
+	enum ledger_recon_status rs;
+	char			 addr[KEETA_ADDRESS_MAX];
+	int64_t			 run = 0;
+	u128			 chain, expected;
+	size_t			 i, k;
+	int			 shortfall;
+
+	if (ledger_recon_begin(l, &run) != LEDGER_OK) {
+		log_info("settle: cannot start a reconciliation run");
+		goto answer;
+	}
+	for (i = 0; i < j->naccts; i++) {
+		if (j->accts[i].err) {
+			log_info("settle: recon: balances of user %lld "
+			    "unreadable", (long long)j->accts[i].uid);
+			continue;
+		}
+		shortfall = 0;
+		for (k = 0; k < st.ntokens; k++) {
+			keeta_address_encode(&st.tokens[k], addr);
+			if (ledger_token_find(l, addr, &t) != LEDGER_OK ||
+			    ledger_balance_get(l, j->accts[i].uid, t.id,
+			    &b) != LEDGER_OK ||
+			    ledger_unsettled(l, j->accts[i].uid, t.id,
+			    &un) != LEDGER_OK)
+				continue;
+			expected = b.total;
+			if (un.neg)
+				expected += un.abs;
+			else
+				expected = expected >= un.abs ?
+				    expected - un.abs : 0;
+			chain = racct_balance(&j->accts[i], &st.tokens[k]);
+			if (ledger_recon_add(l, run, j->accts[i].uid, t.id,
+			    chain, expected, 0, &rs) != LEDGER_OK)
+				continue;
+			if (rs == LEDGER_RECON_CRITICAL && chain < expected) {
+				shortfall = 1;
+				log_info("settle: recon CRITICAL: user %lld %s "
+				    "short on chain", (long long)
+				    j->accts[i].uid, st.symbols[k]);
+			}
+		}
+		if (shortfall && j->accts[i].uid != LEDGER_FEE_USER) {
+			memset(&cmd, 0, sizeof cmd);
+			cmd.type = EXCHANGE_CANCEL_ALL;
+			cmd.user = j->accts[i].uid;
+			(void)kdexd_run_command(kdexd_server, &cmd, NULL, NULL);
+			(void)ledger_user_set_status(l, j->accts[i].uid,
+			    LEDGER_USER_FROZEN, "reconciliation: chain holds "
+			    "less than the ledger");
+		}
+	}
+	if (ledger_recon_finish(l, run) != LEDGER_OK)
+		log_info("settle: cannot finish reconciliation %lld",
+		    (long long)run);
+answer:
+	for (i = 0; i < st.nrecon_hp; i++) {
+		struct kdexd_resp	resp;
+
+		memset(&resp, 0, sizeof resp);
+		if (run == 0)
+			kdexd_resp_error(&resp, 500, "internal",
+			    "cannot record the reconciliation");
+		else
+			st.recon_fn[i](run, &resp);
+		http_finish(st.recon_hp[i], &resp);
+	}
+	st.nrecon_hp = 0;
+}
+
+void
+settle_recon_run(struct kdexd_req *req, struct kdexd_resp *resp,
+    settle_recon_fn *fn)
+{
+	if (!st.running || st.nrecon_hp == nitems(st.recon_hp)) {
+		kdexd_resp_error(resp, 503, "unavailable", "the chain worker "
+		    "is not running or busy");
+		return;
+	}
+	if ((st.recon_hp[st.nrecon_hp] = http_defer(req)) == NULL) {
+		kdexd_resp_error(resp, 500, "internal", "cannot defer");
+		return;
+	}
+	st.recon_fn[st.nrecon_hp++] = fn;
+	st.recon_wanted = 1;
+}
+
 void
 settle_cron(struct kdexd *s)
 {
@@ -1218,7 +1421,14 @@ settle_cron(struct kdexd *s)
 	(void)s;
 	if (!st.running)
 		return;
-	if (!st.settling && !st.withdrawing && now >= st.next_settle) {
+	if (!st.settling && !st.withdrawing && !st.reconciling &&
+	    (st.recon_wanted || now >= st.next_recon)) {
+		st.recon_wanted = 0;
+		st.next_recon = now + st.recon_ms;
+		recon_start();
+	}
+	if (!st.settling && !st.withdrawing && !st.reconciling &&
+	    now >= st.next_settle) {
 		st.next_settle = now + st.settle_ms;
 		/* Settle first: a withdrawal may spend what a trade brought. */
 		settle_next();
@@ -1406,6 +1616,10 @@ settle_poll(struct kdexd *s)
 		case SJ_WITHDRAW:
 			st.withdrawing = 0;
 			finish_withdraw(j);
+			break;
+		case SJ_RECON:
+			st.reconciling = 0;
+			finish_recon(j);
 			break;
 		}
 		sjob_free(j);

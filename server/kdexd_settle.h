@@ -64,6 +64,14 @@ void	settle_poll(struct kdexd *);
 /* POST /account/storage for uid: defers the answer until the chain says. */
 void	settle_register(struct kdexd_req *, struct kdexd_resp *, int64_t uid,
 	    const char *storage);
+/*
+ * POST /admin/recon/run: run a reconciliation now (KDEXD_RECON_MS, default
+ * 60000, runs it periodically); the answer waits for the run, then fn
+ * fills it from the run id.
+ */
+typedef void	settle_recon_fn(int64_t run, struct kdexd_resp *);
+void	settle_recon_run(struct kdexd_req *, struct kdexd_resp *,
+	    settle_recon_fn *);
 /* POST /deposits/notify: scan soon. */
 void	settle_notify(int64_t uid);
 
