@@ -997,6 +997,28 @@ ui_lot_down(u128 q, u128 lot)
 	return lot > 0 ? q - q % lot : q;
 }
 
+/*
+ * Add to *notional the value of taking q from the n visible levels (price
+ * per one base unit, rounded up when up); -1 when they hold less than q or
+ * the sum overflows.
+ */
+static int
+ui_walk_levels(const struct mdata_level *lv, size_t n, u128 q, u128 one,
+    int up, u128 *notional)
+{
+	u128	take, c;
+	size_t	i;
+
+	for (i = 0; i < n && q > 0; i++) {
+		take = q < lv[i].q ? q : lv[i].q;
+		if (money_muldiv(&c, take, lv[i].p, one, up) != 0 ||
+		    money_add(notional, *notional, c) != 0)
+			return -1;
+		q -= take;
+	}
+	return q > 0 ? -1 : 0;
+}
+
 static void
 ui_preview(struct ui *u, struct ui_preview *pv)
 {
@@ -1005,7 +1027,7 @@ ui_preview(struct ui *u, struct ui_preview *pv)
 	const struct ui_bal	*bq, *bb;
 	u128			 p = 0, q = 0, lot = 0, one, notional = 0;
 	u128			 charge, rebate, availq = 0, availb = 0, t, pct;
-	size_t			 len, i;
+	size_t			 len;
 	int			 ppm;
 
 	memset(pv, 0, sizeof *pv);
@@ -1076,33 +1098,11 @@ ui_preview(struct ui *u, struct ui_preview *pv)
 	}
 	money_format(pv->qty, q, m->bdec);
 
-	if (f->market && f->buy) {
-		/* Walk the visible asks for the cost of q. */
-		u128	rem = q, take, c;
-
-		for (i = 0; i < u->md.nasks && rem > 0; i++) {
-			take = rem < u->md.asks[i].q ? rem : u->md.asks[i].q;
-			if (money_muldiv(&c, take, u->md.asks[i].p, one,
-			    1) != 0 || money_add(&notional, notional, c) != 0)
-				break;
-			rem -= take;
-		}
-		if (rem > 0) {
-			copystr(pv->why, sizeof pv->why, "not enough "
-			    "liquidity in the visible book");
-			return;
-		}
-	} else if (f->market) {
-		u128	rem = q, take, c;
-
-		for (i = 0; i < u->md.nbids && rem > 0; i++) {
-			take = rem < u->md.bids[i].q ? rem : u->md.bids[i].q;
-			if (money_muldiv(&c, take, u->md.bids[i].p, one,
-			    0) != 0 || money_add(&notional, notional, c) != 0)
-				break;
-			rem -= take;
-		}
-		if (rem > 0) {
+	if (f->market) {
+		/* Buys walk the asks (rounding up), sells the bids. */
+		if (ui_walk_levels(f->buy ? u->md.asks : u->md.bids,
+		    f->buy ? u->md.nasks : u->md.nbids, q, one, f->buy,
+		    &notional) != 0) {
 			copystr(pv->why, sizeof pv->why, "not enough "
 			    "liquidity in the visible book");
 			return;
