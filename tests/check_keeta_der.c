@@ -370,6 +370,33 @@ START_TEST(test_time)
 }
 END_TEST
 
+/* The exported calendar helpers against timegm(3), both ways. */
+START_TEST(test_civil_days)
+{
+	int64_t	days;
+	int	y, m, d, yy, mm, dd;
+
+	for (y = -400; y <= 10400; y += 7) {
+		for (m = 1; m <= 12; m++) {
+			d = m == 2 ? 28 : 30;
+			days = keeta_days_from_civil(y, m, d);
+			if (y >= 0 && y <= 9999)
+				ck_assert(days * 86400000 ==
+				    utc_ms(y, m, d, 0, 0, 0, 0));
+			keeta_civil_from_days(days, &yy, &mm, &dd);
+			ck_assert_int_eq(yy, y);
+			ck_assert_int_eq(mm, m);
+			ck_assert_int_eq(dd, d);
+		}
+	}
+	ck_assert(keeta_days_from_civil(1970, 1, 1) == 0);
+	ck_assert(keeta_days_from_civil(2000, 3, 1) -
+	    keeta_days_from_civil(2000, 2, 28) == 2);
+	keeta_civil_from_days(-1, &yy, &mm, &dd);
+	ck_assert(yy == 1969 && mm == 12 && dd == 31);
+}
+END_TEST
+
 START_TEST(test_time_random_roundtrip)
 {
 	struct keeta_der_writer	w;
@@ -721,6 +748,7 @@ der_suite(void)
 	tcase_add_test(tc, test_simple_types);
 	tcase_add_test(tc, test_time);
 	tcase_add_test(tc, test_time_random_roundtrip);
+	tcase_add_test(tc, test_civil_days);
 	tcase_add_loop_test(tc, test_reject, 0,
 	    (int)(sizeof bads / sizeof bads[0]));
 	tcase_add_test(tc, test_vectors_reencode);
