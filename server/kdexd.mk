@@ -45,8 +45,10 @@ tests_check_kdexd_conf_CFLAGS = $(TEST_CFLAGS)
 tests_check_kdexd_conf_LDADD = $(TEST_LIBS)
 
 # Settlement on Keeta (issue 5; engineer I): the chain worker's tests.
-TESTS += tests/settle_deposit.test tests/settle_trade.test
+TESTS += tests/settle_deposit.test tests/settle_trade.test \
+	tests/settle_demo.test
 EXTRA_DIST += tests/settle_deposit.test tests/settle_trade.test \
+	tests/settle_demo.test \
 	doc/settlement.md
 
 # contrib/openapi.yaml lists every route of the route table.
