@@ -89,6 +89,8 @@ start_kdexd() {
 		while [ $i -lt 150 ]; do
 			if curl -fsS "$PUBLIC_URL/health" >/dev/null 2>&1 &&
 			    [ -s "$KEYFILE" ]; then
+				demo_quoted ||
+				    fail "the demo maker placed no orders"
 				return 0
 			fi
 			kill -0 "$KDEXD_PID" 2>/dev/null || break
@@ -101,6 +103,20 @@ start_kdexd() {
 		# A port taken between the pick and the bind: try again.
 		[ $tries -lt 3 ] || fail "kdexd did not start"
 	done
+}
+
+# The demo maker quotes from kdexd's 100 ms timer, a moment after /health
+# answers (later on a loaded machine): wait up to 10 s for its orders, which
+# the tests look for in "users list".
+demo_quoted() {
+	j=0
+	while [ $j -lt 50 ]; do
+		kc -c "users list" </dev/null 2>/dev/null |
+		    awk -F'\t' '$4 > 0 { f = 1 } END { exit !f }' && return 0
+		sleep 0.2
+		j=$((j + 1))
+	done
+	return 1
 }
 
 # kc ARGS...: kdex-console against the test's kdexd.
