@@ -29,7 +29,7 @@ tests_check_console_LDADD = $(TEST_LIBS)
 VALGRIND_TESTS += tests/check_console
 
 # Integration tests: kdex-console against a real kdexd and its devnet.
-CONSOLE_TESTS = tests/console_help.test tests/console_admin.test \
+CONSOLE_TESTS = tests/console_help.test tests/console_admin.test tests/console_recon.test \
 	tests/console_complete.test
 TESTS += tests/check_console $(CONSOLE_TESTS)
 EXTRA_DIST += $(CONSOLE_TESTS) tests/console_lib.sh doc/console.md
