@@ -524,9 +524,9 @@ adm_market_fees(struct kdexd_req *req, struct kdexd_resp *resp,
 	static const char *const allowed[] = { "maker_fee_ppm",
 	    "taker_fee_ppm", NULL };
 	struct ledger_market	 lm;
+	struct exchange_cmd	 cmd;
 	int32_t			 maker = 0, taker = 0;
 	cJSON			*o, *m;
-	int			 rv;
 
 	if (kdexd_body_check(req, resp, allowed) != 0)
 		return;
@@ -542,24 +542,29 @@ adm_market_fees(struct kdexd_req *req, struct kdexd_resp *resp,
 		return;
 	}
 	/*
-	 * The exchange has no way yet to change a loaded book's fees: the
-	 * stored rates take effect when kdexd next starts.
+	 * Through the batch path: the exchange stores the rates, updates the
+	 * book's copy and re-reserves resting buys in one transaction, so the
+	 * new rates apply from the next fill.
 	 */
-	if ((rv = ledger_market_set_fees(adm_ledger(req), lm.id, maker,
-	    taker)) != LEDGER_OK) {
-		adm_ledger_error(resp, rv, "market");
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = EXCHANGE_SET_FEES;
+	cmd.market = lm.id;
+	cmd.maker_fee_ppm = maker;
+	cmd.taker_fee_ppm = taker;
+	if (kdexd_run_command(req->server, &cmd, NULL, NULL) != 0) {
+		kdexd_resp_error(resp, 503, "unavailable",
+		    "the engine queue is full; try again");
 		return;
 	}
-	log_info("admin: market %s fees %d/%d ppm (stored)", lm.pair,
-	    (int)maker, (int)taker);
-	/* 202: accepted, in effect later; the answer shows the new rates. */
+	log_info("admin: market %s fees %d/%d ppm", lm.pair, (int)maker,
+	    (int)taker);
 	o = adm_object();
 	m = adm_market_json(req, lm.id);
 	cJSON_ReplaceItemInObject(m, "maker_fee_ppm",
 	    cJSON_CreateNumber((double)maker));
 	cJSON_ReplaceItemInObject(m, "taker_fee_ppm",
 	    cJSON_CreateNumber((double)taker));
-	adm_str(m, "fees_effective", "at the next start of kdexd");
+	adm_str(m, "fees_effective", "from the next fill");
 	cJSON_AddItemToObject(o, "market", m);
 	kdexd_resp_json(resp, 202, o);
 }
