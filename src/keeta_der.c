@@ -988,3 +988,88 @@ keeta_u128_from_dec(const char *s, keeta_u128 *out)
 	*out = v;
 	return 0;
 }
+
+static int
+der_reencode(struct keeta_der_reader *r, struct keeta_der_writer *w, int depth)
+{
+	struct keeta_der_reader	 c;
+	struct keeta_der_tlv	 t;
+	const uint8_t		*p;
+	const char		*s;
+	size_t			 n;
+	int64_t			 ms;
+	int			 tag, b;
+
+	if (depth >= KEETA_DER_MAXDEPTH - 1)
+		return -1;
+	while (!keeta_der_at_end(r)) {
+		tag = keeta_der_peek_tag(r);
+		if (tag & 0x20) {
+			if (keeta_der_enter(r, (uint8_t)tag, &c) != 0)
+				return -1;
+			keeta_der_begin(w, (uint8_t)tag);
+			if (der_reencode(&c, w, depth + 1) != 0)
+				return -1;
+			keeta_der_end(w);
+			continue;
+		}
+		switch (tag) {
+		case KEETA_DER_INTEGER:
+			if (keeta_der_read_uint_bytes(r, &p, &n) != 0)
+				return -1;
+			keeta_der_put_uint_bytes(w, p, n);
+			break;
+		case KEETA_DER_BOOLEAN:
+			if (keeta_der_read_bool(r, &b) != 0)
+				return -1;
+			keeta_der_put_bool(w, b);
+			break;
+		case KEETA_DER_NULL:
+			if (keeta_der_read_null(r) != 0)
+				return -1;
+			keeta_der_put_null(w);
+			break;
+		case KEETA_DER_UTF8STRING:
+			if (keeta_der_read_utf8(r, &s, &n) != 0)
+				return -1;
+			keeta_der_put_utf8(w, s, n);
+			break;
+		case KEETA_DER_GENTIME:
+			if (keeta_der_read_time(r, &ms) != 0 ||
+			    keeta_der_put_time(w, ms) != 0)
+				return -1;
+			break;
+		case KEETA_DER_BITSTRING:
+			if (keeta_der_read_bits(r, &p, &n) != 0)
+				return -1;
+			keeta_der_put_bits(w, p, n);
+			break;
+		case KEETA_DER_OCTETSTRING:
+			if (keeta_der_read_octets(r, &p, &n) != 0)
+				return -1;
+			keeta_der_put_octets(w, p, n);
+			break;
+		case KEETA_DER_OID:
+			if (keeta_der_read_oid(r, &p, &n) != 0)
+				return -1;
+			keeta_der_put_tlv(w, KEETA_DER_OID, p, n);
+			break;
+		default:
+			if (keeta_der_read_tlv(r, &t) != 0)
+				return -1;
+			keeta_der_put_tlv(w, t.tag, t.val, t.len);
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+keeta_der_reencode(struct keeta_der_reader *r, struct keeta_der_writer *w)
+{
+	if (der_reencode(r, w, 0) != 0) {
+		keeta_der_writer_clear(w);
+		return -1;
+	}
+	return 0;
+}

@@ -176,6 +176,17 @@ int	 keeta_der_oid_equal(const uint8_t *, size_t, const char *);
 int	 keeta_der_read_time(struct keeta_der_reader *, int64_t *ms);
 
 /*
+ * Re-encode everything left in r through the typed writer: each element is
+ * decoded by its tag (INTEGER, BOOLEAN, NULL, UTF8String, GeneralizedTime,
+ * BIT STRING, OCTET STRING, OID; constructed ones recursively; others as
+ * raw TLVs) and written back. Canonical input comes out byte-identical, so
+ * tests and fuzzers use it to prove the reader and writer agree. Returns 0,
+ * or -1 when the reader refuses something or nesting passes
+ * KEETA_DER_MAXDEPTH; the writer is then cleared (nothing left open).
+ */
+int	 keeta_der_reencode(struct keeta_der_reader *, struct keeta_der_writer *);
+
+/*
  * Calendar helpers shared with JSON output: format ms as
  * "YYYY-MM-DDTHH:MM:SS.mmmZ" (ISO 8601, 25 bytes with NUL) and the
  * GeneralizedTime text; -1 outside years 0-9999.

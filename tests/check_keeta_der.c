@@ -558,79 +558,6 @@ START_TEST(test_reject)
 }
 END_TEST
 
-/*
- * Generic canonical walk: decode each element by its tag and write it back
- * through the typed writer. Returns -1 if the reader rejects anything.
- */
-static int
-rewrite(struct keeta_der_reader *r, struct keeta_der_writer *w, int depth)
-{
-	struct keeta_der_reader	 c;
-	struct keeta_der_tlv	 t;
-	const uint8_t		*p;
-	const char		*s;
-	size_t			 n;
-	int64_t			 ms;
-	int			 tag, b;
-
-	ck_assert_int_lt(depth, KEETA_DER_MAXDEPTH);
-	while (!keeta_der_at_end(r)) {
-		tag = keeta_der_peek_tag(r);
-		if (tag & 0x20) {
-			if (keeta_der_enter(r, (uint8_t)tag, &c) != 0)
-				return -1;
-			keeta_der_begin(w, (uint8_t)tag);
-			if (rewrite(&c, w, depth + 1) != 0)
-				return -1;
-			keeta_der_end(w);
-			continue;
-		}
-		switch (tag) {
-		case KEETA_DER_INTEGER:
-			if (keeta_der_read_uint_bytes(r, &p, &n) != 0)
-				return -1;
-			keeta_der_put_uint_bytes(w, p, n);
-			break;
-		case KEETA_DER_BOOLEAN:
-			if (keeta_der_read_bool(r, &b) != 0)
-				return -1;
-			keeta_der_put_bool(w, b);
-			break;
-		case KEETA_DER_NULL:
-			if (keeta_der_read_null(r) != 0)
-				return -1;
-			keeta_der_put_null(w);
-			break;
-		case KEETA_DER_UTF8STRING:
-			if (keeta_der_read_utf8(r, &s, &n) != 0)
-				return -1;
-			keeta_der_put_utf8(w, s, n);
-			break;
-		case KEETA_DER_GENTIME:
-			if (keeta_der_read_time(r, &ms) != 0)
-				return -1;
-			ck_assert_int_eq(keeta_der_put_time(w, ms), 0);
-			break;
-		case KEETA_DER_BITSTRING:
-			if (keeta_der_read_bits(r, &p, &n) != 0)
-				return -1;
-			keeta_der_put_bits(w, p, n);
-			break;
-		case KEETA_DER_OCTETSTRING:
-			if (keeta_der_read_octets(r, &p, &n) != 0)
-				return -1;
-			keeta_der_put_octets(w, p, n);
-			break;
-		default:
-			if (keeta_der_read_tlv(r, &t) != 0)
-				return -1;
-			keeta_der_put_tlv(w, t.tag, t.val, t.len);
-			break;
-		}
-	}
-	return 0;
-}
-
 static int
 rewrite_hex(const char *hex, const char *label)
 {
@@ -644,14 +571,11 @@ rewrite_hex(const char *hex, const char *label)
 	buf = unhex(hex, &len);
 	keeta_der_reader_init(&r, buf, len);
 	keeta_der_writer_init(&w);
-	rc = rewrite(&r, &w, 0);
+	rc = keeta_der_reencode(&r, &w);
 	if (rc == 0) {
 		out = keeta_der_writer_data(&w, &n);
 		ck_assert_msg(n == len && memcmp(out, buf, n) == 0,
 		    "%s: re-encoding differs", label);
-	} else {
-		/* Close what the failed walk left open. */
-		w.depth = 0;
 	}
 	keeta_der_writer_release(&w);
 	free(buf);
@@ -725,9 +649,8 @@ START_TEST(test_truncations)
 		memcpy(copy, p, cut);
 		keeta_der_reader_init(&r, copy, cut);
 		keeta_der_writer_init(&w2);
-		ck_assert_int_eq(cut == 0 ? 0 : rewrite(&r, &w2, 0) == 0 ?
-		    1 : 0, 0);
-		w2.depth = 0;
+		ck_assert_int_eq(cut == 0 ? 0 :
+		    keeta_der_reencode(&r, &w2) == 0 ? 1 : 0, 0);
 		keeta_der_writer_release(&w2);
 		free(copy);
 	}

@@ -29,77 +29,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 /* Fixed "now" so that runs are reproducible: 2025-01-02T03:05:01Z. */
 #define FUZZ_NOW	((int64_t)1735787101000LL)
 
-/* Generic canonical walk; -1 when the reader refuses something. */
-static int
-walk(struct keeta_der_reader *r, struct keeta_der_writer *w, int depth)
-{
-	struct keeta_der_reader	 c;
-	struct keeta_der_tlv	 t;
-	const uint8_t		*p;
-	const char		*s;
-	size_t			 n;
-	int64_t			 ms;
-	int			 tag, b;
-
-	if (depth >= KEETA_DER_MAXDEPTH - 1)
-		return -1;
-	while (!keeta_der_at_end(r)) {
-		tag = keeta_der_peek_tag(r);
-		if (tag & 0x20) {
-			if (keeta_der_enter(r, (uint8_t)tag, &c) != 0)
-				return -1;
-			keeta_der_begin(w, (uint8_t)tag);
-			if (walk(&c, w, depth + 1) != 0)
-				return -1;
-			keeta_der_end(w);
-			continue;
-		}
-		switch (tag) {
-		case KEETA_DER_INTEGER:
-			if (keeta_der_read_uint_bytes(r, &p, &n) != 0)
-				return -1;
-			keeta_der_put_uint_bytes(w, p, n);
-			break;
-		case KEETA_DER_BOOLEAN:
-			if (keeta_der_read_bool(r, &b) != 0)
-				return -1;
-			keeta_der_put_bool(w, b);
-			break;
-		case KEETA_DER_NULL:
-			if (keeta_der_read_null(r) != 0)
-				return -1;
-			keeta_der_put_null(w);
-			break;
-		case KEETA_DER_UTF8STRING:
-			if (keeta_der_read_utf8(r, &s, &n) != 0)
-				return -1;
-			keeta_der_put_utf8(w, s, n);
-			break;
-		case KEETA_DER_GENTIME:
-			if (keeta_der_read_time(r, &ms) != 0 ||
-			    keeta_der_put_time(w, ms) != 0)
-				return -1;
-			break;
-		case KEETA_DER_BITSTRING:
-			if (keeta_der_read_bits(r, &p, &n) != 0)
-				return -1;
-			keeta_der_put_bits(w, p, n);
-			break;
-		case KEETA_DER_OID:
-			if (keeta_der_read_oid(r, &p, &n) != 0)
-				return -1;
-			keeta_der_put_tlv(w, KEETA_DER_OID, p, n);
-			break;
-		default:
-			if (keeta_der_read_tlv(r, &t) != 0)
-				return -1;
-			keeta_der_put_tlv(w, t.tag, t.val, t.len);
-			break;
-		}
-	}
-	return 0;
-}
-
 static void
 fuzz_der(const uint8_t *data, size_t size)
 {
@@ -113,7 +42,7 @@ fuzz_der(const uint8_t *data, size_t size)
 
 	keeta_der_reader_init(&r, data, size);
 	keeta_der_writer_init(&w);
-	if (walk(&r, &w, 0) == 0) {
+	if (keeta_der_reencode(&r, &w) == 0) {
 		out = keeta_der_writer_data(&w, &n);
 		if (n != size || (n > 0 && memcmp(out, data, n) != 0)) {
 			fprintf(stderr, "fuzz: canonical walk re-encodes "
@@ -121,7 +50,6 @@ fuzz_der(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
-	w.depth = 0;		/* a failed walk may leave elements open */
 	keeta_der_writer_release(&w);
 
 	/* Typed reads straight off the input. */
