@@ -13,7 +13,7 @@ kdex_console_CFLAGS = $(AM_CFLAGS) $(READLINE_CFLAGS) $(CURL_CFLAGS) \
 	$(CJSON_CFLAGS)
 kdex_console_LDADD = $(KDEX_LIBS) $(READLINE_LIBS)
 
-dist_man_MANS += man/kdex-console.1
+dist_man_MANS += man/kdex-console.8
 
 # Unit tests of the parts that need no server: parsing, the table,
 # completion candidates and formatting.
