@@ -16,11 +16,50 @@
 #include <string.h>
 
 #include "kdexd.h"
+#include "kdexd_conf.h"
 #include "util.h"
+
+/* Not in struct kdexd_conf (kdexd.h): see kdexd_conf.h. */
+static struct kdexd_settle_conf	settle_conf;
+
+static const char *const tok_names[CONF_TOK_N] = {
+	"withdraw-max",
+	"withdraw-user-24h",
+	"withdraw-global-24h",
+	"withdraw-approval",
+	"recon-dust",
+	"recon-critical"
+};
+
+static void
+settle_conf_free(void)
+{
+	size_t	i, k;
+
+	for (i = 0; i < settle_conf.ntokens; i++) {
+		free(settle_conf.tokens[i].token);
+		for (k = 0; k < CONF_TOK_N; k++)
+			free(settle_conf.tokens[i].amount[k]);
+	}
+	memset(&settle_conf, 0, sizeof settle_conf);
+}
+
+const struct kdexd_settle_conf *
+conf_settle(void)
+{
+	return (&settle_conf);
+}
+
+const char *
+conf_tok_name(enum conf_tok k)
+{
+	return ((unsigned int)k < CONF_TOK_N ? tok_names[k] : "?");
+}
 
 void
 conf_defaults(struct kdexd_conf *c)
 {
+	settle_conf_free();
 	memset(c, 0, sizeof *c);
 	c->listen = xstrdup("127.0.0.1:8080");
 	c->admin_listen = xstrdup("127.0.0.1:8081");
@@ -208,6 +247,85 @@ conf_market(struct kdexd_conf *c, char *rest, char **cause, const char *where)
 	return (0);
 }
 
+/* A decimal amount as written: digits, at most one point, no sign. */
+static int
+conf_amount_ok(const char *v)
+{
+	size_t	i, digits = 0, points = 0;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		if (isdigit((unsigned char)v[i]))
+			digits++;
+		else if (v[i] == '.' && points++ == 0 && digits > 0)
+			continue;
+		else
+			return (0);
+	}
+	return (digits > 0 && v[i - 1] != '.' && i <= 60);
+}
+
+/* One "token SYMBOL name=AMOUNT ..." line; several lines merge. */
+static int
+conf_token(char *rest, char **cause, const char *where)
+{
+	struct kdexd_token_conf	*t = NULL;
+	char			*word, *eq, *save = NULL;
+	size_t			 i, k;
+
+	if ((word = strtok_r(rest, " \t", &save)) == NULL ||
+	    strlen(word) > 80) {
+		xasprintf(cause, "%s: token needs a symbol or address", where);
+		return (-1);
+	}
+	for (i = 0; i < settle_conf.ntokens; i++)
+		if (strcmp(settle_conf.tokens[i].token, word) == 0)
+			t = &settle_conf.tokens[i];
+	if (t == NULL) {
+		if (settle_conf.ntokens == KDEXD_TOKENS_MAX) {
+			xasprintf(cause, "%s: too many token lines", where);
+			return (-1);
+		}
+		t = &settle_conf.tokens[settle_conf.ntokens++];
+		t->token = xstrdup(word);
+	}
+	while ((word = strtok_r(NULL, " \t", &save)) != NULL) {
+		if ((eq = strchr(word, '=')) == NULL) {
+			xasprintf(cause, "%s: '%s' is not name=amount", where,
+			    word);
+			return (-1);
+		}
+		*eq++ = '\0';
+		for (k = 0; k < CONF_TOK_N; k++)
+			if (strcmp(word, tok_names[k]) == 0)
+				break;
+		if (k == CONF_TOK_N) {
+			xasprintf(cause, "%s: unknown token setting '%s'",
+			    where, word);
+			return (-1);
+		}
+		if (!conf_amount_ok(eq)) {
+			xasprintf(cause, "%s: %s: '%s' is not a decimal "
+			    "amount", where, word, eq);
+			return (-1);
+		}
+		free(t->amount[k]);
+		t->amount[k] = xstrdup(eq);
+	}
+	return (0);
+}
+
+/* Milliseconds between two runs of a chain worker task. */
+static int
+conf_ms(const char *v, int64_t *out)
+{
+	unsigned long long	u;
+
+	if (parse_uint(v, 86400000, &u) != 0 || u < 10)
+		return (-1);
+	*out = (int64_t)u;
+	return (0);
+}
+
 static int
 conf_uint(const char *v, unsigned long long max, unsigned int *out)
 {
@@ -244,6 +362,8 @@ conf_line(struct kdexd_conf *c, char *line, char **cause, const char *where)
 	}
 	if (strcmp(name, "market") == 0)
 		return (conf_market(c, value, cause, where));
+	if (strcmp(name, "token") == 0)
+		return (conf_token(value, cause, where));
 	if (strcmp(name, "demo") == 0 || strcmp(name, "demo-maker") == 0) {
 		int *flag = name[4] == '\0' ? &c->demo : &c->demo_maker;
 
@@ -293,7 +413,15 @@ conf_line(struct kdexd_conf *c, char *line, char **cause, const char *where)
 			c->ledger_sync = 1;
 		else
 			bad = 1;
-	} else if (strcmp(name, "ws-queue-max") == 0) {
+	} else if (strcmp(name, "deposit-poll-ms") == 0)
+		bad = conf_ms(value, &settle_conf.deposit_poll_ms);
+	else if (strcmp(name, "acl-check-ms") == 0)
+		bad = conf_ms(value, &settle_conf.acl_check_ms);
+	else if (strcmp(name, "settle-interval-ms") == 0)
+		bad = conf_ms(value, &settle_conf.settle_ms);
+	else if (strcmp(name, "recon-interval-ms") == 0)
+		bad = conf_ms(value, &settle_conf.recon_ms);
+	else if (strcmp(name, "ws-queue-max") == 0) {
 		if (parse_uint(value, 1ULL << 30, &u) != 0 || u < 4096)
 			bad = 1;
 		else
@@ -363,4 +491,5 @@ conf_free(struct kdexd_conf *c)
 	for (i = 0; i < c->nmarkets; i++)
 		market_free(&c->markets[i]);
 	memset(c, 0, sizeof *c);
+	settle_conf_free();
 }
