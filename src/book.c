@@ -41,6 +41,7 @@ struct book_order {
 	uint8_t		 stp;
 	uint8_t		 post_only;
 	uint8_t		 has_cid;
+	uint8_t		 tier;		/* fee tier: a row of book.rate */
 	/* Colder fields. */
 	uint64_t	 qty;		/* original lots */
 	uint64_t	 expire_at;
@@ -118,7 +119,16 @@ struct book {
 	uint32_t	 nheap;
 
 	uint32_t	 uhint;		/* user record of the last place */
+
+	/*
+	 * Fee rates by tier, [tier][0] maker, [tier][1] taker: one load per
+	 * fill. Rows past tiers.n hold the base rates.
+	 */
+	int32_t		 rate[MARKET_TIERS_MAX][2];
+	struct market_tiers tiers;
 };
+
+static void	 rates_load(struct book *);
 
 /* Open-addressing tables. */
 
@@ -683,11 +693,11 @@ enum stop {
 
 /* Quote cost per lot at price for a taker: notional plus fee, rounded up. */
 static u128
-taker_cost_per_lot(const struct book *b, uint64_t price)
+taker_cost_per_lot(const struct book *b, uint64_t price, int32_t ppm)
 {
 	u128	per = (u128)price * b->m.unit, fee, rebate;
 
-	money_fee(&fee, &rebate, per, b->m.cfg.taker_fee_ppm);
+	money_fee(&fee, &rebate, per, ppm);
 	return per + fee;
 }
 
@@ -705,6 +715,7 @@ match(struct book *b, uint32_t ti, uint64_t limit, u128 *budget)
 	struct book_event	 ev;
 	uint64_t		 fill, price, before_t, before_m;
 	u128			 notional, afford, cost, reb;
+	int32_t			 tppm = b->rate[t->tier][1], mppm;
 
 	while (t->left > 0 && b->nside[os] > 0) {
 		li = a[b->nside[os] - 1];
@@ -728,7 +739,8 @@ match(struct book *b, uint32_t ti, uint64_t limit, u128 *budget)
 			}
 			fill = t->left < mk->left ? t->left : mk->left;
 			if (budget != NULL) {
-				afford = *budget / taker_cost_per_lot(b, price);
+				afford = *budget /
+				    taker_cost_per_lot(b, price, tppm);
 				if (afford == 0)
 					return STOP_BUDGET;
 				if (afford < fill)
@@ -746,13 +758,17 @@ match(struct book *b, uint32_t ti, uint64_t limit, u128 *budget)
 			ev.trade.taker_fee = 0;
 			ev.trade.maker_fee = 0;
 			ev.trade.maker_rebate = 0;
-			if (b->m.cfg.taker_fee_ppm != 0)
+			mppm = b->rate[mk->tier][0];
+			if (tppm != 0)
 				money_fee(&ev.trade.taker_fee, &reb, notional,
-				    b->m.cfg.taker_fee_ppm);
-			if (b->m.cfg.maker_fee_ppm != 0)
+				    tppm);
+			if (mppm != 0)
 				money_fee(&ev.trade.maker_fee,
-				    &ev.trade.maker_rebate, notional,
-				    b->m.cfg.maker_fee_ppm);
+				    &ev.trade.maker_rebate, notional, mppm);
+			ev.trade.taker_tier = t->tier;
+			ev.trade.maker_tier = mk->tier;
+			ev.trade.taker_fee_ppm = tppm;
+			ev.trade.maker_fee_ppm = mppm;
 			if (budget != NULL) {
 				cost = notional + ev.trade.taker_fee;
 				assert(cost <= *budget);
@@ -902,6 +918,8 @@ book_create(const struct market *m, uint64_t first_seq, book_sink_fn *sink,
 	assert(maxo > 0 && maxl > 0 && sink != NULL);
 	b = xcalloc(1, sizeof *b);
 	b->m = *m;
+	market_tiers_base(m, &b->tiers);
+	rates_load(b);
 	b->sink = sink;
 	b->arg = arg;
 	b->seq = first_seq - 1;
@@ -1014,7 +1032,8 @@ place_check(const struct book *b, const struct book_place *p,
 	if (p->id == 0 || p->user == 0 || (unsigned int)p->side > BOOK_SELL ||
 	    (unsigned int)p->type > BOOK_MARKET ||
 	    (unsigned int)p->tif > BOOK_FOK ||
-	    (unsigned int)p->stp > BOOK_STP_CANCEL_BOTH)
+	    (unsigned int)p->stp > BOOK_STP_CANCEL_BOTH ||
+	    p->tier >= MARKET_TIERS_MAX)
 		return BOOK_REJ_BAD_ORDER;
 	if (mkt) {
 		if (p->post_only || p->tif == BOOK_GTC || p->expire_at != 0)
@@ -1141,6 +1160,7 @@ book_place(struct book *b, uint64_t now, const struct book_place *p)
 	t->stp = (uint8_t)p->stp;
 	t->post_only = p->post_only;
 	t->has_cid = *cid != '\0';
+	t->tier = (uint8_t)p->tier;
 	t->expire_at = p->expire_at;
 	t->heap = NIL;
 	t->urec = NIL;
@@ -1405,6 +1425,7 @@ book_restore(struct book *b, const struct book_place *p, uint64_t lots_left)
 	o->stp = (uint8_t)p->stp;
 	o->post_only = p->post_only;
 	o->has_cid = *cid != '\0';
+	o->tier = (uint8_t)p->tier;
 	o->expire_at = p->expire_at;
 	if (o->has_cid) {
 		strcpy(b->cid[oi], cid);
@@ -1424,16 +1445,81 @@ book_set_status(struct book *b, enum market_status st)
 	b->m.cfg.status = st;
 }
 
+/* Fill the rate rows from the tier table; rows past it: base rates. */
+static void
+rates_load(struct book *b)
+{
+	unsigned int	i;
+
+	for (i = 0; i < MARKET_TIERS_MAX; i++) {
+		b->rate[i][0] = i < b->tiers.n ?
+		    b->tiers.tier[i].maker_fee_ppm : b->m.cfg.maker_fee_ppm;
+		b->rate[i][1] = i < b->tiers.n ?
+		    b->tiers.tier[i].taker_fee_ppm : b->m.cfg.taker_fee_ppm;
+	}
+}
+
 int
 book_set_fees(struct book *b, int32_t maker_ppm, int32_t taker_ppm)
 {
+	struct market		m = b->m;
+	struct market_tiers	t = b->tiers;
+	char			*cause = NULL;
+
 	/* The same rule as market_init: a rebate never beats the fee. */
 	if (taker_ppm < 0 || taker_ppm > MONEY_PPM || maker_ppm > MONEY_PPM ||
 	    maker_ppm < -taker_ppm)
 		return -1;
+	/* The tiers must stay within the new base rates. */
+	m.cfg.maker_fee_ppm = t.tier[0].maker_fee_ppm = maker_ppm;
+	m.cfg.taker_fee_ppm = t.tier[0].taker_fee_ppm = taker_ppm;
+	if (market_tiers_check(&m, &t, &cause) == -1) {
+		free(cause);
+		return -1;
+	}
 	b->m.cfg.maker_fee_ppm = maker_ppm;
 	b->m.cfg.taker_fee_ppm = taker_ppm;
+	b->tiers = t;
+	rates_load(b);
 	return 0;
+}
+
+int
+book_set_tiers(struct book *b, const struct market_tiers *t)
+{
+	char	*cause = NULL;
+
+	if (market_tiers_check(&b->m, t, &cause) == -1) {
+		free(cause);
+		return -1;
+	}
+	b->tiers = *t;
+	rates_load(b);
+	return 0;
+}
+
+const struct market_tiers *
+book_tiers(const struct book *b)
+{
+	return &b->tiers;
+}
+
+int
+book_set_user_tier(struct book *b, uint64_t user, unsigned int tier)
+{
+	const struct book_user	*u;
+	uint32_t		 oi;
+	int			 n = 0;
+
+	if (tier >= MARKET_TIERS_MAX)
+		return -1;
+	if ((u = user_get(b, user)) == NULL)
+		return 0;
+	for (oi = u->head; oi != NIL; oi = b->o[oi].unext) {
+		b->o[oi].tier = (uint8_t)tier;
+		n++;
+	}
+	return n;
 }
 
 int

@@ -149,6 +149,11 @@ struct book_place {
 	 */
 	uint32_t	 slippage_bps;
 	uint64_t	 expire_at;	/* GTD (limit GTC); 0: none; > now */
+	/*
+	 * The user's fee tier (book_set_tiers), < MARKET_TIERS_MAX; 0: the
+	 * base rates. The caller keeps it current: see book_set_user_tier.
+	 */
+	unsigned int	 tier;
 };
 
 enum book_event_type {
@@ -198,6 +203,11 @@ struct book_event {
 			u128		 taker_fee;	/* quote, charged */
 			u128		 maker_fee;	/* quote, charged */
 			u128		 maker_rebate;	/* quote, paid */
+			/* The tiers and rates this fill was charged at. */
+			unsigned int	 taker_tier;
+			unsigned int	 maker_tier;
+			int32_t		 taker_fee_ppm;
+			int32_t		 maker_fee_ppm;
 			/*
 			 * Lots left after the fill; a market buy by budget
 			 * alone (qty 0) counts down from max_qty_lots.
@@ -327,6 +337,25 @@ void		 book_set_status(struct book *, enum market_status);
  */
 int		 book_set_fees(struct book *, int32_t maker_ppm,
 		    int32_t taker_ppm);
+
+/*
+ * Fee tiers (market.h). book_set_fees changes tier 0 and is refused while a
+ * tier would then be above the new base rates. book_set_tiers replaces the
+ * table (checked with market_tiers_check; tier 0 must be the current base
+ * rates); returns 0, or -1 and changes nothing. A tier number at or above
+ * the table's size is charged the base rates. Tier rates never exceed the
+ * base rates, so reservations never change with tiers. No event.
+ */
+int		 book_set_tiers(struct book *, const struct market_tiers *);
+const struct market_tiers *book_tiers(const struct book *);
+
+/*
+ * Charge user's resting orders at tier from their next fill on (new orders
+ * carry the tier in book_place). O(the user's resting orders); returns how
+ * many orders changed, or -1 (tier >= MARKET_TIERS_MAX). No event.
+ */
+int		 book_set_user_tier(struct book *, uint64_t user,
+		    unsigned int tier);
 
 /*
  * Change the limits. Memory was sized at book_create, so max_orders and

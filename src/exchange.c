@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "book.h"
 #include "exchange.h"
 #include "ledger.h"
@@ -56,6 +58,13 @@ struct xorder {
 	char		 client_id[BOOK_CLIENT_ID_MAX + 1];
 };
 
+/* A user's 30-day volume and fee tier in one market (issue 8). */
+struct xvol {
+	int64_t		 user;		/* 0: free slot */
+	unsigned int	 tier;
+	u128		 vol;		/* quote base units, saturating */
+};
+
 struct xmarket {
 	struct exchange	*ex;
 	int64_t		 id;
@@ -65,6 +74,12 @@ struct xmarket {
 	int64_t		 quote;
 	uint64_t	 saved_seq;
 	uint32_t	 idx;		/* in ex->mk */
+
+	struct market_tiers tiers;	/* n 1: base rates, no counting */
+	struct xvol	*vol;		/* open addressing; NULL: empty */
+	uint32_t	 nvol;
+	uint32_t	 vmask;
+	uint64_t	 recount_at;	/* batch time of the next recount */
 };
 
 /* What the running place command will reserve when it is accepted. */
@@ -214,6 +229,17 @@ omark(struct exchange *ex, struct xorder *o)
 	ex->dirty[ex->ndirty++] = (uint32_t)(o - ex->pool);
 }
 
+/* Bounded string copy without printf: several per order on the hot path. */
+static void
+scopy(char *dst, size_t len, const char *src)
+{
+	size_t	n;
+
+	n = strnlen(src, len - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void
 otorow(const struct exchange *ex, const struct xorder *o,
     struct ledger_order *r)
@@ -222,7 +248,7 @@ otorow(const struct exchange *ex, const struct xorder *o,
 	r->id = o->id;
 	r->user_id = o->user;
 	r->market_id = ex->mk[o->mk]->id;
-	snprintf(r->client_id, sizeof r->client_id, "%s", o->client_id);
+	scopy(r->client_id, sizeof r->client_id, o->client_id);
 	r->side = o->side;
 	r->type = o->type;
 	r->tif = o->tif;
@@ -234,7 +260,7 @@ otorow(const struct exchange *ex, const struct xorder *o,
 	r->reserved = o->reserved;
 	r->reserve_token = o->reserve_token;
 	r->status = o->status;
-	snprintf(r->reason, sizeof r->reason, "%s", o->reason ? o->reason : "");
+	scopy(r->reason, sizeof r->reason, o->reason ? o->reason : "");
 	r->expire_at = o->expire_at;
 	r->created_at = o->created_at;
 	r->updated_at = o->updated_at;
@@ -314,7 +340,7 @@ sink(void *arg, const struct book_event *e)
 	xe->client_id[0] = '\0';
 	if (e->type == BOOK_EV_ACCEPTED) {
 		if (e->accepted.client_id != NULL)
-			snprintf(xe->client_id, sizeof xe->client_id, "%s",
+			scopy(xe->client_id, sizeof xe->client_id,
 			    e->accepted.client_id);
 		xe->ev.accepted.client_id = NULL;
 	}
@@ -335,10 +361,154 @@ madd(struct exchange *ex, const struct ledger_market *lm,
 	x->quote = lm->quote_token;
 	x->saved_seq = first_seq - 1;
 	x->idx = (uint32_t)ex->nmk;
+	market_tiers_base(&x->m, &x->tiers);
 	x->book = book_create(&x->m, first_seq, sink, x);
 	ex->mk = xreallocarray(ex->mk, ex->nmk + 1, sizeof *ex->mk);
 	ex->mk[ex->nmk++] = x;
 	return x;
+}
+
+/*
+ * Fee tiers. Each tiered market keeps, per user, the volume counted from
+ * the ledger's fills of the last 30 days plus the fills since, and the tier
+ * it gives; the book holds the same tier on the user's resting orders and
+ * gets it with each new order. Markets without tiers count nothing.
+ */
+
+static uint32_t
+vslot(const struct xmarket *x, int64_t user)
+{
+	return (uint32_t)(((uint64_t)user * UINT64_C(0x9e3779b97f4a7c15)) >>
+	    32) & x->vmask;
+}
+
+static struct xvol *
+vfind(const struct xmarket *x, int64_t user)
+{
+	uint32_t	i;
+
+	if (x->vol == NULL)
+		return NULL;
+	for (i = vslot(x, user); x->vol[i].user != 0; i = (i + 1) & x->vmask)
+		if (x->vol[i].user == user)
+			return &x->vol[i];
+	return NULL;
+}
+
+/* The entry of user, made (volume 0, tier 0) if new. */
+static struct xvol *
+vget(struct xmarket *x, int64_t user)
+{
+	struct xvol	*old = x->vol, *e;
+	uint32_t	 i, n = old == NULL ? 0 : x->vmask + 1;
+
+	/* Load factor at most 1/2 keeps probes short. */
+	if (old == NULL || (x->nvol + 1) * 2 > n) {
+		x->vmask = (n == 0 ? 256 : 2 * n) - 1;
+		x->vol = xcalloc((size_t)x->vmask + 1, sizeof *x->vol);
+		x->nvol = 0;
+		for (i = 0; i < n; i++) {
+			if (old[i].user == 0)
+				continue;
+			e = vget(x, old[i].user);
+			*e = old[i];
+		}
+		free(old);
+	}
+	for (i = vslot(x, user); x->vol[i].user != 0; i = (i + 1) & x->vmask)
+		if (x->vol[i].user == user)
+			return &x->vol[i];
+	x->vol[i].user = user;
+	x->nvol++;
+	return &x->vol[i];
+}
+
+static unsigned int
+vtier(const struct xmarket *x, int64_t user)
+{
+	const struct xvol	*e = vfind(x, user);
+
+	return e != NULL ? e->tier : 0;
+}
+
+/* Volume only grows between recounts; the new tier from the next command. */
+static void
+vadd(struct xmarket *x, int64_t user, u128 amount)
+{
+	struct xvol	*e;
+	unsigned int	 t;
+
+	if (x->tiers.n <= 1)
+		return;
+	e = vget(x, user);
+	e->vol = e->vol > U128_MAX - amount ? U128_MAX : e->vol + amount;
+	if ((t = market_tier_for(&x->tiers, e->vol)) != e->tier) {
+		e->tier = t;
+		(void)book_set_user_tier(x->book, (uint64_t)user, t);
+	}
+}
+
+static void
+vcount(int64_t user, u128 amount, void *arg)
+{
+	struct xmarket	*x = arg;
+	struct xvol	*e = vget(x, user);
+
+	e->vol = e->vol > U128_MAX - amount ? U128_MAX : e->vol + amount;
+}
+
+/*
+ * Count every user's volume again from the ledger (the window moves) and
+ * give each the tier of the table. -1 on a database error.
+ */
+static int
+vrecount(struct exchange *ex, struct xmarket *x)
+{
+	uint64_t	since;
+	uint32_t	i;
+	unsigned int	t;
+
+	for (i = 0; x->vol != NULL && i <= x->vmask; i++)
+		if (x->vol[i].user != 0 && x->vol[i].tier != 0)
+			(void)book_set_user_tier(x->book,
+			    (uint64_t)x->vol[i].user, 0);
+	free(x->vol);
+	x->vol = NULL;
+	x->nvol = x->vmask = 0;
+	x->recount_at = ex->ts + EXCHANGE_TIER_RECOUNT_MS;
+	if (x->tiers.n <= 1)
+		return 0;
+	since = ex->ts > EXCHANGE_TIER_WINDOW_MS ?
+	    ex->ts - EXCHANGE_TIER_WINDOW_MS : 0;
+	if (ledger_fill_volumes(ex->l, x->id, (int64_t)since, vcount, x) !=
+	    LEDGER_OK)
+		return -1;
+	for (i = 0; x->vol != NULL && i <= x->vmask; i++) {
+		if (x->vol[i].user == 0)
+			continue;
+		t = market_tier_for(&x->tiers, x->vol[i].vol);
+		x->vol[i].tier = t;
+		if (t != 0)
+			(void)book_set_user_tier(x->book,
+			    (uint64_t)x->vol[i].user, t);
+	}
+	return 0;
+}
+
+/* A new book of x (rebuilt with new fees or limits) gets the tiers. */
+static void
+vbook(struct xmarket *x)
+{
+	uint32_t	i;
+	int		rc;
+
+	rc = book_set_tiers(x->book, &x->tiers);
+	assert(rc == 0);	/* checked against the same base rates */
+	(void)rc;
+	for (i = 0; x->vol != NULL && i <= x->vmask; i++)
+		if (x->vol[i].user != 0 && x->vol[i].tier != 0)
+			(void)book_set_user_tier(x->book,
+			    (uint64_t)x->vol[i].user, x->vol[i].tier);
 }
 
 /* Reservations. */
@@ -522,9 +692,13 @@ apply_trade(struct exchange *ex, struct xmarket *x, struct exchange_event *xe)
 	} else
 		f.maker_fee.abs = e->trade.maker_fee;
 	f.fee_token = x->quote;
-	f.taker_fee_ppm = x->m.cfg.taker_fee_ppm;
-	f.maker_fee_ppm = x->m.cfg.maker_fee_ppm;
+	f.taker_fee_ppm = e->trade.taker_fee_ppm;
+	f.maker_fee_ppm = e->trade.maker_fee_ppm;
+	f.fee_tier = (int)e->trade.taker_tier;
+	f.maker_tier = (int)e->trade.maker_tier;
 	ledger_fail(ex, ledger_fill_insert(ex->l, &f));
+	vadd(x, t->user, e->trade.notional);
+	vadd(x, mo->user, e->trade.notional);
 
 	/* Keep reservations exact: what the filled lots held is surplus. */
 	normalize(ex, mo);
@@ -555,7 +729,7 @@ apply_accepted(struct exchange *ex, struct xmarket *x,
 	o->status = LEDGER_ORDER_OPEN;
 	o->expire_at = (int64_t)e->accepted.expire_at;
 	o->created_at = (int64_t)e->time;
-	snprintf(o->client_id, sizeof o->client_id, "%s", xe->client_id);
+	scopy(o->client_id, sizeof o->client_id, xe->client_id);
 	oref(ref, sizeof ref, "order", o->id);
 	ledger_fail(ex, ledger_reserve(ex->l, o->user, o->reserve_token,
 	    ex->pend.amount, LEDGER_CAUSE_RESERVATION, ref));
@@ -733,6 +907,7 @@ do_place(struct exchange *ex, const struct exchange_cmd *c,
 	p.max_quote = c->max_quote;
 	p.slippage_bps = c->slippage_bps;
 	p.expire_at = c->expire_at;
+	p.tier = vtier(x, c->user);
 	ex->pend.cmd = c;
 	ex->pend.user = c->user;
 	ex->pend.token = token;
@@ -962,6 +1137,7 @@ do_set_fees(struct exchange *ex, const struct exchange_cmd *c,
 	struct xmarket		*x;
 	struct market_config	 cfg;
 	struct market		 m;
+	struct market_tiers	 nt;
 	struct book		*nb;
 	struct book_place	 p;
 	struct xorder		**v = NULL, *o;
@@ -979,6 +1155,15 @@ do_set_fees(struct exchange *ex, const struct exchange_cmd *c,
 	cfg.maker_fee_ppm = c->maker_fee_ppm;
 	cfg.taker_fee_ppm = c->taker_fee_ppm;
 	if (market_init(&m, &cfg, &why) == -1) {
+		free(why);
+		r->reject = EXCHANGE_REJ_BAD_REQUEST;
+		return;
+	}
+	/* The tiers stay within the base rates (market.h): else refused. */
+	nt = x->tiers;
+	nt.tier[0].maker_fee_ppm = c->maker_fee_ppm;
+	nt.tier[0].taker_fee_ppm = c->taker_fee_ppm;
+	if (market_tiers_check(&m, &nt, &why) == -1) {
 		free(why);
 		r->reject = EXCHANGE_REJ_BAD_REQUEST;
 		return;
@@ -1020,6 +1205,8 @@ do_set_fees(struct exchange *ex, const struct exchange_cmd *c,
 	book_free(x->book);
 	x->book = nb;
 	x->m = m;
+	x->tiers = nt;
+	vbook(x);
 	for (i = 0; i < n; i++) {
 		o = v[i];
 		if (o->side != BOOK_BUY || !o->live)
@@ -1049,6 +1236,218 @@ do_set_fees(struct exchange *ex, const struct exchange_cmd *c,
 		r->ncancelled++;
 	}
 	free(v);
+}
+
+/*
+ * The market's live orders, oldest first (time priority), for rebuilding
+ * its book; *n of them in an array the caller frees.
+ */
+static struct xorder **
+live_orders(struct exchange *ex, const struct xmarket *x, size_t *n)
+{
+	struct xorder	**v = NULL, *o;
+	uint32_t	 j;
+
+	*n = 0;
+	for (j = 0; j < ex->npool; j++) {
+		o = &ex->pool[j];
+		if (o->live && o->mk == x->idx) {
+			v = xreallocarray(v, *n + 1, sizeof *v);
+			v[(*n)++] = o;
+		}
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof *v, cmp_xorder_id);
+	return v;
+}
+
+/*
+ * The audit line of a limits change: the audit log only has balance
+ * causes, so it is a zero "correction" on the fee account in the market's
+ * quote token, with the new limits in ref. Same transaction as the change.
+ */
+static int
+limits_audit(struct exchange *ex, const struct xmarket *x,
+    const struct market_config *c)
+{
+	sqlite3_stmt	*st;
+	char		 mn[MONEY_BUFSZ], ref[LEDGER_REASON_MAX];
+	int		 rc;
+
+	money_format(mn, c->min_notional, c->quote.decimals);
+	/* Fits for any sane pair; a longer one is cut, never overflows. */
+	if (snprintf(ref, sizeof ref, "limits %s lots=%" PRIu64 "..%" PRIu64
+	    " notional=%s orders=%" PRIu32 " levels=%" PRIu32 " per_user=%"
+	    PRIu32, x->m.pair, c->min_lots, c->max_qty_lots, mn,
+	    c->limits.max_orders, c->limits.max_levels,
+	    c->limits.max_orders_per_user) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(ledger_db(ex->l), "INSERT INTO audit_log(ts, "
+	    "user_id, token_id, cause, ref, d_available, d_total) VALUES (?1,"
+	    " ?2, ?3, 'correction', ?4, '0', '0')", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)ex->ts);
+	sqlite3_bind_int64(st, 2, LEDGER_FEE_USER);
+	sqlite3_bind_int64(st, 3, x->quote);
+	sqlite3_bind_text(st, 4, ref, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * New limits: check them, rebuild the book with them (it allocates for
+ * max_orders and max_levels, so raising those needs a new book; same
+ * orders, same time priority, sequence numbers go on), then store them.
+ * The new book is built before anything changes, so an order that does not
+ * fit leaves the old book, the ledger and the market as they were.
+ */
+static void
+do_set_limits(struct exchange *ex, const struct exchange_cmd *c,
+    struct exchange_result *r)
+{
+	struct xmarket		*x;
+	struct market_config	 cfg;
+	struct market		 m;
+	struct book		*nb;
+	struct book_place	 p;
+	struct xorder		**v, *o;
+	enum book_reject	 why = BOOK_OK;
+	char			*cause = NULL;
+	int64_t			 id;
+	size_t			 n, i;
+
+	if ((x = mfind(ex, c->market)) == NULL) {
+		r->reject = EXCHANGE_REJ_UNKNOWN_MARKET;
+		return;
+	}
+	cfg = x->m.cfg;
+	cfg.min_lots = c->min_lots;
+	cfg.min_notional = c->min_notional;
+	cfg.max_qty_lots = c->max_qty_lots;
+	cfg.limits = c->limits;
+	if (market_init(&m, &cfg, &cause) == -1) {
+		free(cause);
+		r->reject = EXCHANGE_REJ_BAD_REQUEST;
+		return;
+	}
+	v = live_orders(ex, x, &n);
+	nb = book_create(&m, book_seq(x->book) + 1, sink, x);
+	for (i = 0; i < n && why == BOOK_OK; i++) {
+		o = v[i];
+		memset(&p, 0, sizeof p);
+		p.id = (uint64_t)o->id;
+		p.user = (uint64_t)o->user;
+		p.client_id = o->client_id;
+		p.side = (enum book_side)o->side;
+		p.type = BOOK_LIMIT;
+		p.tif = (enum book_tif)o->tif;
+		p.post_only = o->post_only != 0;
+		p.stp = (enum book_stp)o->stp;
+		p.price = o->price;
+		p.qty = o->qty;
+		p.expire_at = (uint64_t)o->expire_at;
+		if ((why = book_restore(nb, &p, o->qty - o->filled)) !=
+		    BOOK_OK) {
+			r->reject = EXCHANGE_REJ_BOOK;
+			r->book_reason = why;
+			r->id = o->id;
+		}
+	}
+	free(v);
+	if (why != BOOK_OK) {
+		book_free(nb);
+		return;
+	}
+	if (ledger_market_put(ex->l, &m, &id) != LEDGER_OK || id != x->id ||
+	    limits_audit(ex, x, &m.cfg) == -1) {
+		book_free(nb);
+		ex->err = 1;
+		r->reject = EXCHANGE_REJ_INTERNAL;
+		return;
+	}
+	book_free(x->book);
+	x->book = nb;
+	x->m = m;
+}
+
+/*
+ * The audit line of a tier table change: like a limits change, a zero
+ * correction on the fee account in the quote token, the table in ref.
+ */
+static int
+tiers_audit(struct exchange *ex, const struct xmarket *x,
+    const struct market_tiers *t)
+{
+	sqlite3_stmt	*st;
+	char		 ref[LEDGER_REASON_MAX], v[MONEY_BUFSZ];
+	size_t		 len;
+	unsigned int	 i;
+	int		 rc;
+
+	len = (size_t)snprintf(ref, sizeof ref, "fee tiers %s", x->m.pair);
+	for (i = 1; i < t->n && len < sizeof ref; i++) {
+		money_format(v, t->tier[i].min_volume, x->m.cfg.quote.decimals);
+		len += (size_t)snprintf(ref + len, sizeof ref - len,
+		    " %s:%d:%d", v, t->tier[i].maker_fee_ppm,
+		    t->tier[i].taker_fee_ppm);
+	}
+	if (sqlite3_prepare_v2(ledger_db(ex->l), "INSERT INTO audit_log(ts, "
+	    "user_id, token_id, cause, ref, d_available, d_total) VALUES (?1,"
+	    " ?2, ?3, 'correction', ?4, '0', '0')", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)ex->ts);
+	sqlite3_bind_int64(st, 2, LEDGER_FEE_USER);
+	sqlite3_bind_int64(st, 3, x->quote);
+	sqlite3_bind_text(st, 4, ref, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * A new tier table: checked against the base rates, stored and audited,
+ * then every user's tier recounted; reservations never change (tier rates
+ * are capped by the base rates).
+ */
+static void
+do_set_tiers(struct exchange *ex, const struct exchange_cmd *c,
+    struct exchange_result *r)
+{
+	struct xmarket		*x;
+	struct market_tiers	 t;
+	char			*why = NULL;
+	int			 rc;
+
+	if ((x = mfind(ex, c->market)) == NULL) {
+		r->reject = EXCHANGE_REJ_UNKNOWN_MARKET;
+		return;
+	}
+	t = c->tiers;
+	t.tier[0].min_volume = 0;
+	t.tier[0].maker_fee_ppm = x->m.cfg.maker_fee_ppm;
+	t.tier[0].taker_fee_ppm = x->m.cfg.taker_fee_ppm;
+	if (market_tiers_check(&x->m, &t, &why) == -1) {
+		free(why);
+		r->reject = EXCHANGE_REJ_BAD_REQUEST;
+		return;
+	}
+	if (ledger_fee_tiers_put(ex->l, x->id, &t) != LEDGER_OK ||
+	    tiers_audit(ex, x, &t) == -1) {
+		ex->err = 1;
+		r->reject = EXCHANGE_REJ_INTERNAL;
+		return;
+	}
+	rc = book_set_tiers(x->book, &t);
+	assert(rc == 0);
+	(void)rc;
+	x->tiers = t;
+	if (vrecount(ex, x) == -1) {
+		ex->err = 1;
+		r->reject = EXCHANGE_REJ_INTERNAL;
+	}
 }
 
 static void
@@ -1086,6 +1485,15 @@ run_one(struct exchange *ex, const struct exchange_cmd *c)
 		break;
 	case EXCHANGE_SET_FEES:
 		do_set_fees(ex, c, r);
+		break;
+	case EXCHANGE_SET_TIERS:
+		do_set_tiers(ex, c, r);
+		break;
+	case EXCHANGE_SET_LIMITS:
+		do_set_limits(ex, c, r);
+		/* A new book: it gets the fee tiers again. */
+		if (r->reject == EXCHANGE_OK)
+			vbook(mfind(ex, c->market));
 		break;
 	default:
 		r->reject = EXCHANGE_REJ_BAD_REQUEST;
@@ -1131,6 +1539,11 @@ exchange_run(struct exchange *ex, uint64_t now, struct exchange_out *out,
 	ex->ts = now > ex->last_ts ? now : ex->last_ts;
 	if (ledger_begin(ex->l, cause) == -1)
 		goto failed;
+	/* The 30-day window moves: recount tiered markets now and then. */
+	for (i = 0; i < ex->nmk && !ex->err; i++)
+		if (ex->mk[i]->tiers.n > 1 && ex->ts >= ex->mk[i]->recount_at &&
+		    vrecount(ex, ex->mk[i]) == -1)
+			ex->err = 1;
 	for (i = 0; i < ex->nq && !ex->err; i++)
 		run_one(ex, &ex->q[i]);
 	if (ex->err || oflush(ex) == -1 || save_counters(ex) == -1) {
@@ -1231,6 +1644,41 @@ load_market(const struct ledger_market *lm, void *arg)
 	madd(lc->ex, lm, &m, (uint64_t)seq + 1);
 }
 
+/* Each market's tier table and everyone's tier, before the orders. */
+static int
+load_tiers(struct exchange *ex, char **cause)
+{
+	struct xmarket		*x;
+	struct market_tiers	 t;
+	char			*why = NULL;
+	size_t			 i;
+
+	for (i = 0; i < ex->nmk; i++) {
+		x = ex->mk[i];
+		if (ledger_fee_tiers_get(ex->l, x->id, &t) != LEDGER_OK) {
+			xasprintf(cause, "market %s: cannot read fee tiers",
+			    x->m.pair);
+			return -1;
+		}
+		t.tier[0].maker_fee_ppm = x->m.cfg.maker_fee_ppm;
+		t.tier[0].taker_fee_ppm = x->m.cfg.taker_fee_ppm;
+		if (market_tiers_check(&x->m, &t, &why) == -1 ||
+		    book_set_tiers(x->book, &t) == -1) {
+			xasprintf(cause, "market %s: fee tiers: %s", x->m.pair,
+			    why != NULL ? why : "refused");
+			free(why);
+			return -1;
+		}
+		x->tiers = t;
+		if (vrecount(ex, x) == -1) {
+			xasprintf(cause, "market %s: cannot count volumes",
+			    x->m.pair);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 load_order(const struct ledger_order *r, void *arg)
 {
@@ -1260,6 +1708,7 @@ load_order(const struct ledger_order *r, void *arg)
 	p.price = r->price;
 	p.qty = r->qty;
 	p.expire_at = (uint64_t)r->expire_at;
+	p.tier = vtier(x, r->user_id);
 	if ((br = book_restore(x->book, &p, r->qty - r->filled)) != BOOK_OK) {
 		xasprintf(&lc->cause, "order %" PRId64 ": cannot restore: %s",
 		    r->id, book_reject_name(br));
@@ -1306,6 +1755,8 @@ load(struct exchange *ex, char **cause)
 	if (ledger_market_list(ex->l, load_market, &lc) != LEDGER_OK &&
 	    lc.cause == NULL)
 		xasprintf(&lc.cause, "cannot read markets");
+	if (lc.cause == NULL)
+		(void)load_tiers(ex, &lc.cause);
 	if (lc.cause == NULL &&
 	    ledger_order_list_open(ex->l, load_order, &lc) != LEDGER_OK &&
 	    lc.cause == NULL)
@@ -1329,6 +1780,7 @@ unload(struct exchange *ex)
 
 	for (i = 0; i < ex->nmk; i++) {
 		book_free(ex->mk[i]->book);
+		free(ex->mk[i]->vol);
 		free(ex->mk[i]);
 	}
 	free(ex->mk);
@@ -1417,6 +1869,29 @@ exchange_market(struct exchange *ex, int64_t id)
 	struct xmarket	*x;
 
 	return (x = mfind(ex, id)) != NULL ? &x->m : NULL;
+}
+
+const struct market_tiers *
+exchange_market_tiers(struct exchange *ex, int64_t id)
+{
+	struct xmarket	*x;
+
+	return (x = mfind(ex, id)) != NULL ? &x->tiers : NULL;
+}
+
+int
+exchange_user_tier(struct exchange *ex, int64_t market, int64_t user,
+    unsigned int *tier, u128 *volume)
+{
+	const struct xvol	*e;
+	struct xmarket		*x;
+
+	if ((x = mfind(ex, market)) == NULL)
+		return -1;
+	e = vfind(x, user);
+	*tier = e != NULL ? e->tier : 0;
+	*volume = e != NULL ? e->vol : 0;
+	return 0;
 }
 
 int

@@ -47,6 +47,8 @@ enum exchange_cmd_type {
 	EXCHANGE_DEPOSIT,	/* credit an on-chain deposit (idempotent) */
 	EXCHANGE_WITHDRAW,	/* reserve and queue a withdrawal */
 	EXCHANGE_SET_FEES,	/* new maker/taker rates for a market */
+	EXCHANGE_SET_TIERS,	/* new fee tier table for a market */
+	EXCHANGE_SET_LIMITS,	/* new size and count limits for a market */
 };
 
 /* Why a command was refused; EXCHANGE_OK when it was carried out. */
@@ -97,6 +99,26 @@ struct exchange_cmd {
 	 */
 	int32_t			 maker_fee_ppm;
 	int32_t			 taker_fee_ppm;
+	/*
+	 * SET_TIERS: the whole table (market.h); tier[0] is ignored and taken
+	 * from the market's base rates. Checked with market_tiers_check
+	 * (REJ_BAD_REQUEST), stored with an audit line, every user's tier
+	 * recounted: in effect from the next fill. SET_FEES is refused
+	 * (REJ_BAD_REQUEST) when a tier would be above the new base rates.
+	 */
+	struct market_tiers	 tiers;
+	/*
+	 * SET_LIMITS: these replace the market's (market_init's bounds), from
+	 * the next command on; stored with an audit line (cause correction,
+	 * zero deltas, on the fee account). Limits never cancel an order: a
+	 * resting order the new limits would refuse fails the command with
+	 * REJ_BOOK, that order's book_reason and its id in the result, and
+	 * nothing changes. A market_init refusal is REJ_BAD_REQUEST.
+	 */
+	uint64_t		 min_lots;
+	u128			 min_notional;
+	uint64_t		 max_qty_lots;
+	struct market_limits	 limits;
 };
 
 /* One book event of the batch, with what the caller needs to publish it. */
@@ -146,6 +168,21 @@ int		 exchange_market_set_status(struct exchange *, int64_t,
 /* The book of a market (for depth and best prices); NULL if unknown. */
 const struct book *exchange_book(struct exchange *, int64_t);
 const struct market *exchange_market(struct exchange *, int64_t);
+
+/*
+ * Fee tiers (issue 8). Each user's tier in a market comes from their
+ * volume there (quote base units, as maker and taker) over the last
+ * EXCHANGE_TIER_WINDOW_MS: recounted from the ledger's fills at open, when
+ * the table changes and every EXCHANGE_TIER_RECOUNT_MS of batch time, and
+ * raised as fills add volume, from the user's next command on.
+ */
+#define EXCHANGE_TIER_WINDOW_MS		(30ULL * 86400 * 1000)
+#define EXCHANGE_TIER_RECOUNT_MS	(3600ULL * 1000)
+/* The market's table (n 1: base rates only); NULL if unknown. */
+const struct market_tiers *exchange_market_tiers(struct exchange *, int64_t);
+/* A user's tier and counted volume in a market; -1 if unknown market. */
+int		 exchange_user_tier(struct exchange *, int64_t market,
+		    int64_t user, unsigned int *tier, u128 *volume);
 
 /* Queue a command (copied).  -1 when the queue is full. */
 int		 exchange_submit(struct exchange *, const struct exchange_cmd *);

@@ -84,9 +84,9 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_FILL_INS] = "INSERT INTO fills(id, market_id, seq, ts, price, qty, "
 	    "taker_side, taker_order, maker_order, taker_user, maker_user, "
 	    "base_amount, quote_amount, taker_fee, maker_fee, fee_token, "
-	    "taker_fee_ppm, maker_fee_ppm, fee_tier, settlement_batch) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	    "?15, ?16, ?17, ?18, ?19, ?20)",
+	    "taker_fee_ppm, maker_fee_ppm, fee_tier, settlement_batch, "
+	    "maker_tier) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
 	[S_FILL_GET] = "SELECT * FROM fills WHERE id = ?1",
 	[S_USER_GET] = "SELECT * FROM users WHERE id = ?1",
 	[S_USER_FIND] = "SELECT * FROM users WHERE address = ?1",
@@ -265,6 +265,13 @@ static const char *migrations[] = {
 	"  TEXT NOT NULL CHECK (scope IN ('trade', 'read')), label TEXT NOT"
 	"  NULL DEFAULT '', created_at INTEGER NOT NULL, revoked_at INTEGER"
 	"  NOT NULL DEFAULT 0);",
+
+	/*
+	 * 2 -> 3: issue 8 fee tiers: fills keep the maker's tier next to
+	 * fee_tier (the taker's); 30-day volumes scan fills by market and time.
+	 */
+	"ALTER TABLE fills ADD COLUMN maker_tier INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX fills_market_ts ON fills(market_id, ts);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] ==
     LEDGER_SCHEMA_VERSION, "one migration per schema version");
@@ -418,13 +425,26 @@ ledger_recon_status_name(enum ledger_recon_status s)
 static size_t
 fmt_amount(char *buf, u128 v)
 {
-	char		 tmp[24];
-	uint64_t	 x;
-	size_t		 n = 0, i;
+	const uint64_t	 e19 = 10000000000000000000ULL;
+	char		 tmp[48];
+	uint64_t	 x, part[2];
+	size_t		 n = 0, i, np = 0, d;
 
-	if (v > UINT64_MAX)
-		return money_format_u128(buf, v);
+	/*
+	 * Above 2^64 (funded test accounts are), peel 19-digit parts off
+	 * with at most two 128-bit divisions and print each in 64 bits.
+	 */
+	while (v > UINT64_MAX) {
+		part[np++] = (uint64_t)(v % e19);
+		v /= e19;
+	}
 	x = (uint64_t)v;
+	for (i = 0; i < np; i++) {
+		for (d = 0; d < 19; d++) {
+			tmp[n++] = (char)('0' + part[i] % 10);
+			part[i] /= 10;
+		}
+	}
 	do {
 		tmp[n++] = (char)('0' + x % 10);
 		x /= 10;
@@ -682,9 +702,15 @@ ledger_open(const char *path, const struct ledger_options *opts,
 		goto fail;
 	}
 	sqlite3_busy_timeout(l->db, 5000);
+	/*
+	 * temp_store in memory: a multi-row statement keeps a statement
+	 * journal of every page it touches, which otherwise goes to a temp
+	 * file (two write(2)s per page, ten times the WAL's own writes).
+	 */
 	xasprintf(&sql, "PRAGMA journal_mode = WAL; PRAGMA synchronous = %d;"
 	    " PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;"
-	    " PRAGMA wal_autocheckpoint = 4096;", sync);
+	    " PRAGMA wal_autocheckpoint = 4096; PRAGMA temp_store = MEMORY;",
+	    sync);
 	if (db_exec(l, sql) == -1) {
 		free(sql);
 		xasprintf(cause, "configure %s: %s", path,
@@ -1132,6 +1158,7 @@ audit(struct ledger *l, int64_t user, int64_t token, enum ledger_cause c,
 {
 	struct ledger_delta	 da, dt;
 	struct auditrow		*a;
+	size_t			 n;
 
 	assert(l->in_txn);
 	if (l->narow == l->caparow) {
@@ -1150,7 +1177,10 @@ audit(struct ledger *l, int64_t user, int64_t token, enum ledger_cause c,
 	a->user = user;
 	a->token = token;
 	a->cause = ledger_cause_name(c);
-	snprintf(a->ref, sizeof a->ref, "%s", ref != NULL ? ref : "");
+	/* No printf: several lines per order on the hot path. */
+	n = ref != NULL ? strnlen(ref, sizeof a->ref - 1) : 0;
+	memcpy(a->ref, ref != NULL ? ref : "", n);
+	a->ref[n] = '\0';
 	l->narow++;
 	return 0;
 }
@@ -2124,6 +2154,7 @@ rd_fill(sqlite3_stmt *st, void *out)
 	f->maker_fee_ppm = sqlite3_column_int(st, 17);
 	f->fee_tier = sqlite3_column_int(st, 18);
 	f->settlement_batch = sqlite3_column_int64(st, 19);
+	f->maker_tier = sqlite3_column_int(st, 20);
 }
 
 int
@@ -2158,6 +2189,7 @@ ledger_fill_insert(struct ledger *l, const struct ledger_fill *f)
 	sqlite3_bind_int(st, 18, f->maker_fee_ppm);
 	sqlite3_bind_int(st, 19, f->fee_tier);
 	sqlite3_bind_int64(st, 20, f->settlement_batch);
+	sqlite3_bind_int(st, 21, f->maker_tier);
 	rc = step_done(l, st) == 0 ? LEDGER_OK : LEDGER_ERR;
 	return op_end(l, rc);
 }
@@ -2193,6 +2225,84 @@ ledger_fill_list(struct ledger *l, int64_t user, int64_t market, size_t limit,
 	return each_row(st, rd_fill, &f, (each_fn *)(void *)cb, arg);
 }
 
+int
+ledger_fill_volumes(struct ledger *l, int64_t market, int64_t since,
+    void (*cb)(int64_t, u128, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	u128		 q;
+	int		 rc;
+
+	st = prepare(l, "SELECT taker_user, maker_user, quote_amount FROM "
+	    "fills WHERE market_id = ?1 AND ts >= ?2");
+	sqlite3_bind_int64(st, 1, market);
+	sqlite3_bind_int64(st, 2, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		q = column_amount(st, 2);
+		cb(sqlite3_column_int64(st, 0), q, arg);
+		cb(sqlite3_column_int64(st, 1), q, arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? LEDGER_OK : LEDGER_ERR;
+}
+
+/* Fee tiers: rows 1..n-1 of a market's table (tier 0 is the market's). */
+
+int
+ledger_fee_tiers_get(struct ledger *l, int64_t market,
+    struct market_tiers *t)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	memset(t, 0, sizeof *t);
+	t->n = 1;
+	st = prepare(l, "SELECT min_volume, maker_fee_ppm, taker_fee_ppm FROM "
+	    "fee_tiers WHERE market_id = ?1 AND tier > 0 ORDER BY tier");
+	sqlite3_bind_int64(st, 1, market);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    t->n < MARKET_TIERS_MAX) {
+		t->tier[t->n].min_volume = column_amount(st, 0);
+		t->tier[t->n].maker_fee_ppm = sqlite3_column_int(st, 1);
+		t->tier[t->n].taker_fee_ppm = sqlite3_column_int(st, 2);
+		t->n++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? LEDGER_OK : LEDGER_ERR;
+}
+
+int
+ledger_fee_tiers_put(struct ledger *l, int64_t market,
+    const struct market_tiers *t)
+{
+	sqlite3_stmt	*st;
+	unsigned int	 i;
+	int		 rc = LEDGER_OK;
+
+	if (t->n < 1 || t->n > MARKET_TIERS_MAX)
+		return LEDGER_INVALID;
+	if (op_begin(l) == -1)
+		return LEDGER_ERR;
+	st = prepare(l, "DELETE FROM fee_tiers WHERE market_id = ?1");
+	sqlite3_bind_int64(st, 1, market);
+	if (step_done(l, st) == -1)
+		rc = LEDGER_ERR;
+	sqlite3_finalize(st);
+	st = prepare(l, "INSERT INTO fee_tiers(market_id, tier, min_volume, "
+	    "maker_fee_ppm, taker_fee_ppm) VALUES (?1, ?2, ?3, ?4, ?5)");
+	for (i = 1; i < t->n && rc == LEDGER_OK; i++) {
+		sqlite3_bind_int64(st, 1, market);
+		sqlite3_bind_int(st, 2, (int)i);
+		bind_amount(st, 3, t->tier[i].min_volume);
+		sqlite3_bind_int(st, 4, t->tier[i].maker_fee_ppm);
+		sqlite3_bind_int(st, 5, t->tier[i].taker_fee_ppm);
+		if (step_done(l, st) == -1)
+			rc = LEDGER_ERR;
+	}
+	sqlite3_finalize(st);
+	return op_end(l, rc);
+}
+
 /* Deposits. */
 
 static void
@@ -2222,6 +2332,22 @@ ledger_deposit_get(struct ledger *l, int64_t id, struct ledger_deposit *d)
 	st = stmt(l, S_DEP_GET);
 	sqlite3_bind_int64(st, 1, id);
 	return get_one(st, rd_deposit, d);
+}
+
+int
+ledger_deposit_find(struct ledger *l, const char *block, int op,
+    struct ledger_deposit *d)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = prepare(l, "SELECT * FROM deposits WHERE block = ?1 AND "
+	    "op_index = ?2");
+	sqlite3_bind_text(st, 1, block, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, op);
+	rc = get_one(st, rd_deposit, d);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int
@@ -2612,6 +2738,35 @@ ledger_withdrawal_list(struct ledger *l, int64_t user, int status,
 		    SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit == 0 ? -1 : (int64_t)limit);
 	return each_row(st, rd_withdrawal, &w, (each_fn *)(void *)cb, arg);
+}
+
+int
+ledger_withdrawal_sum(struct ledger *l, int64_t user, int64_t token,
+    int64_t since, u128 *sum)
+{
+	sqlite3_stmt	*st;
+	u128		 a, t = 0;
+	int		 rc;
+
+	st = prepare(l, "SELECT amount FROM withdrawals WHERE (?1 = 0 OR "
+	    "user_id = ?1) AND token_id = ?2 AND created_at >= ?3 AND "
+	    "status NOT IN ('failed', 'canceled')");
+	sqlite3_bind_int64(st, 1, user);
+	sqlite3_bind_int64(st, 2, token);
+	sqlite3_bind_int64(st, 3, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a = column_amount(st, 0);
+		if (t > U128_MAX - a) {
+			sqlite3_finalize(st);
+			return LEDGER_OVERFLOW;
+		}
+		t += a;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return LEDGER_ERR;
+	*sum = t;
+	return LEDGER_OK;
 }
 
 /* Settlement batches. */

@@ -34,7 +34,7 @@
 #include "market.h"
 #include "money.h"
 
-#define LEDGER_SCHEMA_VERSION	2
+#define LEDGER_SCHEMA_VERSION	3
 
 #define LEDGER_ADDR_MAX		(MARKET_ADDRESS_MAX + 1) /* address + NUL */
 #define LEDGER_CLIENT_ID_MAX	64
@@ -314,14 +314,31 @@ struct ledger_fill {
 	int64_t	fee_token;
 	int32_t	taker_fee_ppm;
 	int32_t	maker_fee_ppm;
-	int	fee_tier;
+	int	fee_tier;		/* the taker's fee tier */
 	int64_t	settlement_batch;	/* 0 until netted */
+	int	maker_tier;		/* the maker's fee tier */
 };
 int	ledger_fill_insert(struct ledger *, const struct ledger_fill *);
 int	ledger_fill_get(struct ledger *, int64_t, struct ledger_fill *);
 /* Fills of a user (either side; 0: all) and market (0: all), newest first. */
 int	ledger_fill_list(struct ledger *, int64_t, int64_t, size_t,
 	    void (*)(const struct ledger_fill *, void *), void *);
+/*
+ * 30-day volume input: for every fill of market at or after since (ms),
+ * cb(user, quote amount) for the taker and then for the maker.
+ */
+int	ledger_fill_volumes(struct ledger *, int64_t, int64_t,
+	    void (*)(int64_t, u128, void *), void *);
+
+/*
+ * A market's fee tier table (market.h). Stored: tiers 1..n-1; get fills
+ * those and n, leaving tier[0] zero for the caller to set to the market's
+ * base rates. put replaces the table (n 1: no tiers). The exchange checks
+ * the table (market_tiers_check) before storing it.
+ */
+int	ledger_fee_tiers_get(struct ledger *, int64_t, struct market_tiers *);
+int	ledger_fee_tiers_put(struct ledger *, int64_t,
+	    const struct market_tiers *);
 
 /* Deposits: keyed by (block hash, operation index), credited once. */
 enum ledger_deposit_status {
@@ -351,6 +368,9 @@ int	ledger_deposit_record(struct ledger *, int64_t, int64_t, u128,
 int	ledger_deposit_credit(struct ledger *, int64_t, int64_t, u128,
 	    const char *, int, int64_t *);
 int	ledger_deposit_get(struct ledger *, int64_t, struct ledger_deposit *);
+/* By (block hash, operation index); LEDGER_NOTFOUND when never seen. */
+int	ledger_deposit_find(struct ledger *, const char *, int,
+	    struct ledger_deposit *);
 /* Deposits of a user (0: all); pending_only restricts to pending. */
 int	ledger_deposit_list(struct ledger *, int64_t, bool, size_t,
 	    void (*)(const struct ledger_deposit *, void *), void *);
@@ -400,6 +420,13 @@ int	ledger_withdrawal_get(struct ledger *, int64_t,
 /* Withdrawals of a user (0: all) in a status (-1: any), newest first. */
 int	ledger_withdrawal_list(struct ledger *, int64_t, int, size_t,
 	    void (*)(const struct ledger_withdrawal *, void *), void *);
+/*
+ * The sum of withdrawals of a user (0: everyone) in one token requested at
+ * or after since (ms), counting every status but failed and canceled (a
+ * pending_approval one holds its funds): what rolling limits look at.
+ */
+int	ledger_withdrawal_sum(struct ledger *, int64_t, int64_t, int64_t,
+	    u128 *);
 
 /* Settlement batches (journal before publishing). */
 enum ledger_batch_status {

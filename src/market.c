@@ -256,3 +256,70 @@ market_status_parse(const char *s, enum market_status *out)
 		return -1;
 	return 0;
 }
+
+void
+market_tiers_base(const struct market *m, struct market_tiers *t)
+{
+	memset(t, 0, sizeof *t);
+	t->n = 1;
+	t->tier[0].maker_fee_ppm = m->cfg.maker_fee_ppm;
+	t->tier[0].taker_fee_ppm = m->cfg.taker_fee_ppm;
+}
+
+int
+market_tiers_check(const struct market *m, const struct market_tiers *t,
+    char **cause)
+{
+	const struct market_tier	*e;
+	int32_t				 min_taker;
+	unsigned int			 i;
+
+	if (t->n < 1 || t->n > MARKET_TIERS_MAX) {
+		xasprintf(cause, "between 1 and %d tiers", MARKET_TIERS_MAX);
+		return -1;
+	}
+	if (t->tier[0].min_volume != 0 ||
+	    t->tier[0].maker_fee_ppm != m->cfg.maker_fee_ppm ||
+	    t->tier[0].taker_fee_ppm != m->cfg.taker_fee_ppm) {
+		xasprintf(cause, "tier 0 must be the base rates from volume 0");
+		return -1;
+	}
+	min_taker = m->cfg.taker_fee_ppm;
+	for (i = 1; i < t->n; i++) {
+		e = &t->tier[i];
+		if (e->min_volume <= t->tier[i - 1].min_volume) {
+			xasprintf(cause, "tier %u: volumes must increase", i);
+			return -1;
+		}
+		/* Capped by the base rates: the reservation covers them. */
+		if (e->taker_fee_ppm < 0 ||
+		    e->taker_fee_ppm > m->cfg.taker_fee_ppm ||
+		    e->maker_fee_ppm > m->cfg.maker_fee_ppm) {
+			xasprintf(cause, "tier %u: rates above the base rates "
+			    "(maker %d, taker %d ppm)", i, m->cfg.maker_fee_ppm,
+			    m->cfg.taker_fee_ppm);
+			return -1;
+		}
+		if (e->taker_fee_ppm < min_taker)
+			min_taker = e->taker_fee_ppm;
+	}
+	/* Any maker may meet any taker: a rebate never beats a fee. */
+	for (i = 0; i < t->n; i++) {
+		if (t->tier[i].maker_fee_ppm < -min_taker) {
+			xasprintf(cause, "tier %u: maker rebate above the lowest "
+			    "taker rate (%d ppm)", i, min_taker);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+unsigned int
+market_tier_for(const struct market_tiers *t, u128 volume)
+{
+	unsigned int	i = t->n;
+
+	while (i > 1 && t->tier[i - 1].min_volume > volume)
+		i--;
+	return i - 1;
+}

@@ -153,4 +153,40 @@ int	 market_reserve(const struct market *, bool buy, uint64_t ticks,
 const char	*market_status_name(enum market_status);
 int		 market_status_parse(const char *, enum market_status *);
 
+/*
+ * Fee tiers by 30-day traded volume (issue 8). Tier 0 is the market's base
+ * rates (cfg.maker_fee_ppm / taker_fee_ppm) from volume 0; tiers 1..n-1
+ * start at strictly increasing volumes, in quote base units. A tier's rates
+ * are capped by the base rates (maker <= base maker, taker <= base taker),
+ * so the reservation of market_reserve, taken at the base rates, covers the
+ * fee of every fill in every tier; and every maker rebate is at most the
+ * lowest taker rate of the table, so no pairing of tiers pays out more than
+ * it takes.
+ */
+#define MARKET_TIERS_MAX	8
+
+struct market_tier {
+	u128		 min_volume;	/* quote base units, 30 days */
+	int32_t		 maker_fee_ppm;
+	int32_t		 taker_fee_ppm;
+};
+
+struct market_tiers {
+	unsigned int	 n;		/* 1..MARKET_TIERS_MAX */
+	struct market_tier tier[MARKET_TIERS_MAX];
+};
+
+/* The table of a market without tiers: tier 0 at the base rates only. */
+void	 market_tiers_base(const struct market *, struct market_tiers *);
+
+/*
+ * Check a tier table against m's base rates (the rules above). Returns 0,
+ * or -1 with *cause set (caller frees).
+ */
+int	 market_tiers_check(const struct market *, const struct market_tiers *,
+	    char **cause);
+
+/* The highest tier whose min_volume is at most volume. */
+unsigned int	 market_tier_for(const struct market_tiers *, u128 volume);
+
 #endif

@@ -257,7 +257,7 @@ START_TEST(test_migration_from_v1)
 
 	l = ledger_open(path, NULL, &cause);
 	ck_assert_msg(l != NULL, "open v1: %s", cause);
-	ck_assert_int_eq(ledger_schema_version(l), 2);
+	ck_assert_int_eq(ledger_schema_version(l), LEDGER_SCHEMA_VERSION);
 	ck_assert(table_exists(l, "api_keys"));
 	ck_assert_int_eq(ledger_user_find(l, "keeta_old", &u), LEDGER_OK);
 	ck_assert_int_eq(u.fee_tier, 0);
