@@ -37,6 +37,8 @@ static int	cmd_markets_fees(struct console *, const struct console_cmd *,
 		    struct console_args *);
 static int	cmd_markets_limits(struct console *,
 		    const struct console_cmd *, struct console_args *);
+static int	cmd_markets_tiers(struct console *, const struct console_cmd *,
+		    struct console_args *);
 static int	cmd_users_list(struct console *, const struct console_cmd *,
 		    struct console_args *);
 static int	cmd_users_show(struct console *, const struct console_cmd *,
@@ -77,6 +79,8 @@ static int	cmd_audit_search(struct console *, const struct console_cmd *,
 		    struct console_args *);
 static int	cmd_users_lp_stats(struct console *,
 		    const struct console_cmd *, struct console_args *);
+static int	cmd_lp_stats(struct console *, const struct console_cmd *,
+		    struct console_args *);
 static int	cmd_operator_show(struct console *,
 		    const struct console_cmd *, struct console_args *);
 static int	cmd_operator_permissions(struct console *,
@@ -119,10 +123,14 @@ static const struct console_cmd console_cmds[] = {
 	  "set maker and taker fees in parts per million",
 	  0, cmd_markets_fees },
 	{ "markets", "set-limits",
-	  "MARKET [--tick-size PRICE] [--lot-size QTY] [--min-size QTY] "
-	  "[--min-notional AMOUNT]",
-	  "change the size limits of a market",
+	  "MARKET [--min-size QTY] [--min-notional AMOUNT] [--max-size QTY] "
+	  "[--max-orders N] [--max-levels N] [--max-orders-per-user N]",
+	  "change the order size and count limits of a market",
 	  0, cmd_markets_limits },
+	{ "markets", "set-tiers", "MARKET TIERS",
+	  "set fee tiers by 30-day volume: VOLUME:MAKER_PPM:TAKER_PPM,... "
+	  "or none",
+	  0, cmd_markets_tiers },
 	{ "users", "list", "",
 	  "list users with their status",
 	  0, cmd_users_list },
@@ -141,6 +149,9 @@ static const struct console_cmd console_cmds[] = {
 	{ "users", "balances", "USER",
 	  "show a user's ledger balances",
 	  0, cmd_users_balances },
+	{ "lp", "stats", "[USER] [--market MARKET]",
+	  "liquidity statistics per user and market (all active users)",
+	  0, cmd_lp_stats },
 	{ "orders", "list", "[--user USER] [--market MARKET]",
 	  "list open orders of a user or a market",
 	  0, cmd_orders_list },
@@ -657,19 +668,60 @@ cmd_quit(struct console *c, const struct console_cmd *e,
 	return CONSOLE_OK;
 }
 
+/*
+ * 1 when any row of arr has member key equal to bad (a JSON string) or,
+ * for bad NULL, false (a JSON false): a problem the exit status reports.
+ */
+static int
+console_any(const cJSON *arr, const char *key, const char *bad)
+{
+	const cJSON	*it, *v;
+
+	cJSON_ArrayForEach(it, arr) {
+		v = cJSON_GetObjectItemCaseSensitive(it, key);
+		if (bad == NULL ? cJSON_IsFalse(v) :
+		    (cJSON_IsString(v) && strcmp(v->valuestring, bad) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 cmd_status(struct console *c, const struct console_cmd *e,
     struct console_args *args)
 {
 	static const struct console_col	cols[] = {
 		{ "REPRESENTATIVE", "url" },
-		{ "OK", "ok" },
-		{ "HEIGHT", "height" },
+		{ "REACHABLE", "reachable" },
+		{ "LATENCY_MS", "latency_ms" },
+		{ "VERSION", "version" },
+		{ "OPERATOR_HEIGHT", "operator_height" },
+		{ "CLEARING_HEIGHT", "clearing_height" },
+		{ "STORAGE_BLOCKS", "storage_blocks" },
+		{ "ERROR", "error" },
 	};
+	struct console_resp	 resp;
+	int			 down;
 
 	(void)args;
-	return console_object(c, e, "GET", "/admin/status", NULL, NULL,
-	    "representatives", cols, NCOLS(cols));
+	if (console_request(c, e, "GET", "/admin/status", NULL, &resp) != 0) {
+		console_resp_clear(&resp);
+		return CONSOLE_FAIL;
+	}
+	if (c->mode == CONSOLE_MODE_JSON)
+		console_print_raw(c, &resp);
+	else
+		console_print_object(c, resp.json, NULL, "representatives",
+		    cols, NCOLS(cols));
+	/* An unreachable representative is a problem a script should see. */
+	down = console_any(cJSON_GetObjectItemCaseSensitive(resp.json,
+	    "representatives"), "reachable", NULL);
+	console_resp_clear(&resp);
+	if (down) {
+		console_error(c, e, "a representative is unreachable");
+		return CONSOLE_FAIL;
+	}
+	return CONSOLE_OK;
 }
 
 static const struct console_col market_cols[] = {
@@ -693,6 +745,14 @@ cmd_markets_list(struct console *c, const struct console_cmd *e,
 	return console_rows(c, e, "GET", "/admin/markets", NULL, "markets",
 	    market_cols, NCOLS(market_cols));
 }
+
+/* A market's fee tiers (markets show, set-tiers). */
+static const struct console_col tier_cols[] = {
+	{ "TIER", "tier" },
+	{ "MIN_VOLUME", "min_volume" },
+	{ "MAKER_PPM", "maker_fee_ppm" },
+	{ "TAKER_PPM", "taker_fee_ppm" },
+};
 
 static int
 cmd_markets_show(struct console *c, const struct console_cmd *e,
@@ -726,7 +786,8 @@ cmd_markets_show(struct console *c, const struct console_cmd *e,
 		fprintf(c->out, "%s\n", s);
 		free(s);
 	} else
-		console_fmt_object(c->out, c->mode, m, NULL);
+		console_print_object(c, m, NULL, "fee_tiers", tier_cols,
+		    NCOLS(tier_cols));
 	console_resp_clear(&resp);
 	return CONSOLE_OK;
 }
@@ -859,33 +920,110 @@ cmd_markets_fees(struct console *c, const struct console_cmd *e,
 	return rv;
 }
 
+/*
+ * TIERS is VOLUME:MAKER_PPM:TAKER_PPM[,...] (tiers above the base rates,
+ * volume in quote tokens, kept as the exact decimal string) or "none".
+ */
+static int
+cmd_markets_tiers(struct console *c, const struct console_cmd *e,
+    struct console_args *args)
+{
+	char	*list, *item, *next, *vol, *mk, *tk, *path;
+	long	 maker, taker;
+	cJSON	*body, *arr, *t;
+	int	 rv;
+
+	body = console_new_object();
+	if ((arr = cJSON_AddArrayToObject(body, "tiers")) == NULL)
+		fatalx("cJSON_AddArrayToObject");
+	list = xstrdup(args->argv[1]);
+	for (item = list; strcmp(args->argv[1], "none") != 0 &&
+	    item != NULL; item = next) {
+		if ((next = strchr(item, ',')) != NULL)
+			*next++ = '\0';
+		vol = item;
+		if ((mk = strchr(vol, ':')) == NULL ||
+		    (tk = strchr(mk + 1, ':')) == NULL) {
+			console_error(c, e, "bad tier '%s': want "
+			    "VOLUME:MAKER_PPM:TAKER_PPM", item);
+			goto usage;
+		}
+		*mk++ = '\0';
+		*tk++ = '\0';
+		if (*vol == '\0' ||
+		    console_int(mk, -1000000, 1000000, &maker) != 0 ||
+		    console_int(tk, -1000000, 1000000, &taker) != 0) {
+			console_error(c, e, "bad tier '%s': want a volume and "
+			    "integers of parts per million between -1000000 "
+			    "and 1000000", vol);
+			goto usage;
+		}
+		t = console_new_object();
+		console_add_string(t, "min_volume", vol);
+		console_add_int(t, "maker_fee_ppm", maker);
+		console_add_int(t, "taker_fee_ppm", taker);
+		cJSON_AddItemToArray(arr, t);
+	}
+	free(list);
+	path = console_path("/admin/markets/", args->argv[0], "/tiers");
+	rv = console_object(c, e, "POST", path, body, "market", "fee_tiers",
+	    tier_cols, NCOLS(tier_cols));
+	free(path);
+	return rv;
+
+usage:
+	free(list);
+	cJSON_Delete(body);
+	return CONSOLE_USAGE;
+}
+
 static int
 cmd_markets_limits(struct console *c, const struct console_cmd *e,
     struct console_args *args)
 {
+	/* Sizes are decimal strings (exact); counts are integers. */
 	static const struct {
 		const char	*opt;
 		const char	*field;
+		long		 max;		/* 0: a decimal string */
 	} lim[] = {
-		{ "--tick-size", "tick_size" },
-		{ "--lot-size", "lot_size" },
-		{ "--min-size", "min_size" },
-		{ "--min-notional", "min_notional" },
+		{ "--min-size", "min_size", 0 },
+		{ "--min-notional", "min_notional", 0 },
+		{ "--max-size", "max_size", 0 },
+		{ "--max-orders", "max_orders", (1L << 30) - 1 },
+		{ "--max-levels", "max_levels", 1L << 20 },
+		{ "--max-orders-per-user", "max_orders_per_user",
+		  (1L << 30) - 1 },
 	};
-	char	*path;
-	cJSON	*body;
-	size_t	 i;
-	int	 rv;
+	const char	*v;
+	char		*path;
+	cJSON		*body;
+	size_t		 i;
+	long		 n;
+	int		 rv;
 
 	if (args->nopts == 0) {
 		console_error(c, e, "nothing to change: give at least one of "
-		    "--tick-size, --lot-size, --min-size, --min-notional");
+		    "--min-size, --min-notional, --max-size, --max-orders, "
+		    "--max-levels, --max-orders-per-user");
 		return CONSOLE_USAGE;
 	}
 	body = console_new_object();
-	for (i = 0; i < NCOLS(lim); i++)
-		console_add_string(body, lim[i].field,
-		    console_args_opt(args, lim[i].opt));
+	for (i = 0; i < NCOLS(lim); i++) {
+		if ((v = console_args_opt(args, lim[i].opt)) == NULL)
+			continue;
+		if (lim[i].max == 0) {
+			console_add_string(body, lim[i].field, v);
+			continue;
+		}
+		if (console_int(v, 1, lim[i].max, &n) != 0) {
+			console_error(c, e, "bad %s '%s': want an integer "
+			    "between 1 and %ld", lim[i].opt, v, lim[i].max);
+			cJSON_Delete(body);
+			return CONSOLE_USAGE;
+		}
+		console_add_int(body, lim[i].field, n);
+	}
 	path = console_path("/admin/markets/", args->argv[0], "/limits");
 	rv = console_object(c, e, "POST", path, body, "market", NULL, NULL, 0);
 	free(path);
@@ -957,6 +1095,38 @@ cmd_users_lp_stats(struct console *c, const struct console_cmd *e,
 	console_query(&path, "market", console_args_opt(args, "--market"));
 	rv = console_rows(c, e, "GET", path, NULL, "markets", cols,
 	    NCOLS(cols));
+	free(path);
+	return rv;
+}
+
+/* GET /admin/lp/stats?user=&market= (kdexd_lp.c; doc/lp.md). */
+static int
+cmd_lp_stats(struct console *c, const struct console_cmd *e,
+    struct console_args *args)
+{
+	static const struct console_col	cols[] = {
+		{ "USER", "user" },
+		{ "MARKET", "market" },
+		{ "FILLS", "fills" },
+		{ "VOLUME", "volume" },
+		{ "VOLUME_QUOTE", "volume_quote" },
+		{ "MAKER_PPM", "maker_share_ppm" },
+		{ "TOP_BID_MS", "top_of_book.bid_ms" },
+		{ "TOP_ASK_MS", "top_of_book.ask_ms" },
+		{ "SAMPLED_MS", "top_of_book.sampled_ms" },
+		{ "BID", "quote.bid" },
+		{ "ASK", "quote.ask" },
+		{ "SPREAD_PPM", "quote.spread_ppm" },
+		{ "BID_DEPTH", "quote.bid_depth" },
+		{ "ASK_DEPTH", "quote.ask_depth" },
+	};
+	char	*path;
+	int	 rv;
+
+	path = xstrdup("/admin/lp/stats");
+	console_query(&path, "user", args->argc > 0 ? args->argv[0] : NULL);
+	console_query(&path, "market", console_args_opt(args, "--market"));
+	rv = console_rows(c, e, "GET", path, NULL, "rows", cols, NCOLS(cols));
 	free(path);
 	return rv;
 }
@@ -1361,20 +1531,52 @@ cmd_audit_search(struct console *c, const struct console_cmd *e,
 	return rv;
 }
 
+/*
+ * Print the operator's chain view; 1 when a row of what was printed (key:
+ * "balances" or "permissions") is not ok, with a message on c->err.
+ */
+static int
+operator_mismatch(struct console *c, const struct console_cmd *e,
+    const cJSON *op, const char *key)
+{
+	const cJSON	*ch = cJSON_GetObjectItemCaseSensitive(op, "chain");
+	const cJSON	*arr = cJSON_GetObjectItemCaseSensitive(op, key);
+	const cJSON	*it, *st;
+	int		 n = 0;
+
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ch, "ok"))) {
+		console_error(c, e, "cannot read the operator account on "
+		    "chain");
+		return 1;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		st = cJSON_GetObjectItemCaseSensitive(it, "status");
+		if (!cJSON_IsString(st) || strcmp(st->valuestring, "ok") != 0)
+			n++;
+	}
+	if (n > 0)
+		console_error(c, e, "%d %s differ%s between the chain and the "
+		    "ledger", n, key, n == 1 ? "s" : "");
+	return n > 0;
+}
+
 static int
 cmd_operator_show(struct console *c, const struct console_cmd *e,
     struct console_args *args)
 {
-	/* balances: the fee account's, what the operator has earned. */
+	/* On chain next to the fee account's ledger total. */
 	static const struct console_col	cols[] = {
 		{ "SYMBOL", "symbol" },
-		{ "AVAILABLE", "available" },
-		{ "TOTAL", "total" },
+		{ "ONCHAIN", "onchain" },
+		{ "CLEARING", "clearing" },
+		{ "LEDGER", "ledger" },
+		{ "STATUS", "status" },
 		{ "TOKEN", "token" },
 	};
 	const char *const	 skip[] = { "permissions", "balances", NULL };
 	struct console_resp	 resp;
 	const cJSON		*op;
+	int			 bad;
 
 	(void)args;
 	if (console_request(c, e, "GET", "/admin/operator", NULL,
@@ -1382,18 +1584,19 @@ cmd_operator_show(struct console *c, const struct console_cmd *e,
 		console_resp_clear(&resp);
 		return CONSOLE_FAIL;
 	}
+	op = cJSON_GetObjectItemCaseSensitive(resp.json, "operator");
 	if (c->mode == CONSOLE_MODE_JSON)
 		console_print_raw(c, &resp);
 	else {
-		op = cJSON_GetObjectItemCaseSensitive(resp.json, "operator");
 		console_fmt_object(c->out, c->mode, op, skip);
 		if (c->mode == CONSOLE_MODE_TABLE)
 			fputc('\n', c->out);
 		console_fmt_table(c->out, c->mode, cols, NCOLS(cols),
 		    cJSON_GetObjectItemCaseSensitive(op, "balances"));
 	}
+	bad = operator_mismatch(c, e, op, "balances");
 	console_resp_clear(&resp);
-	return CONSOLE_OK;
+	return bad ? CONSOLE_FAIL : CONSOLE_OK;
 }
 
 static int
@@ -1403,11 +1606,14 @@ cmd_operator_permissions(struct console *c, const struct console_cmd *e,
 	static const struct console_col	cols[] = {
 		{ "STORAGE", "storage" },
 		{ "USER", "user" },
+		{ "SYMBOL", "symbol" },
 		{ "PERMISSIONS", "permissions" },
+		{ "LEDGER", "ledger" },
 		{ "STATUS", "status" },
 	};
 	struct console_resp	 resp;
 	const cJSON		*op;
+	int			 bad;
 
 	(void)args;
 	if (console_request(c, e, "GET", "/admin/operator", NULL,
@@ -1419,6 +1625,7 @@ cmd_operator_permissions(struct console *c, const struct console_cmd *e,
 	op = cJSON_GetObjectItemCaseSensitive(resp.json, "operator");
 	console_fmt_table(c->out, c->mode, cols, NCOLS(cols),
 	    cJSON_GetObjectItemCaseSensitive(op, "permissions"));
+	bad = operator_mismatch(c, e, op, "permissions");
 	console_resp_clear(&resp);
-	return CONSOLE_OK;
+	return bad ? CONSOLE_FAIL : CONSOLE_OK;
 }

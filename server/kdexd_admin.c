@@ -8,8 +8,9 @@
  * Writes go through the ledger's own operations (each one transaction, each
  * audited) or, for order cancels, through one exchange batch of their own.
  * Nothing here talks to the chain: that would block the loop. Routes that
- * need the chain (running a reconciliation) answer 501 until the settlement
- * service (issue 5) runs them off the loop.
+ * need it are answered off the loop: reconciliation by the chain worker
+ * (kdexd_settle.c), representative health and the operator's on-chain
+ * state by the probe thread of kdexd_chainview.c.
  *
  * Amounts are formatted from base units with the token's decimals by
  * money_format(): exact decimal strings, never floating point.
@@ -25,6 +26,7 @@
 
 #include "exchange.h"
 #include "kdexd.h"
+#include "kdexd_chainview.h"
 #include "kdexd_http.h"
 #include "kdexd_lp.h"
 #include "kdexd_settle.h"
@@ -226,6 +228,42 @@ adm_parse_id(const char *s)
 
 /* ------------------------------ markets ------------------------------ */
 
+/*
+ * "fee_tiers": the market's tier table, tier 0 (the base rates) first, as
+ * GET /markets shows it; the stored table when the market is not loaded.
+ */
+static void
+adm_tiers_json(struct kdexd_req *req, cJSON *o, int64_t id,
+    const struct market_config *c)
+{
+	const struct market_tiers	*t;
+	struct market_tiers		 st;
+	cJSON				*a, *e;
+	unsigned int			 i;
+
+	if ((t = exchange_market_tiers(kdexd_exchange(req->server), id)) ==
+	    NULL) {
+		if (ledger_fee_tiers_get(adm_ledger(req), id, &st) !=
+		    LEDGER_OK)
+			st.n = 1;
+		st.tier[0].min_volume = 0;
+		st.tier[0].maker_fee_ppm = c->maker_fee_ppm;
+		st.tier[0].taker_fee_ppm = c->taker_fee_ppm;
+		t = &st;
+	}
+	if ((a = cJSON_AddArrayToObject(o, "fee_tiers")) == NULL)
+		fatalx("cJSON_AddArrayToObject");
+	for (i = 0; i < t->n; i++) {
+		e = adm_object();
+		adm_int(e, "tier", i);
+		adm_amount(e, "min_volume", t->tier[i].min_volume,
+		    (int)c->quote.decimals);
+		adm_int(e, "maker_fee_ppm", t->tier[i].maker_fee_ppm);
+		adm_int(e, "taker_fee_ppm", t->tier[i].taker_fee_ppm);
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
 /* A market as GET /markets shows it, from the exchange's live copy. */
 static cJSON *
 adm_market_json(struct kdexd_req *req, int64_t id)
@@ -234,7 +272,7 @@ adm_market_json(struct kdexd_req *req, int64_t id)
 	struct ledger_market		 lm;
 	const struct market_config	*c;
 	cJSON				*o, *t;
-	u128				 min;
+	u128				 min, max;
 
 	m = exchange_market(kdexd_exchange(req->server), id);
 	if (m == NULL) {
@@ -272,6 +310,14 @@ adm_market_json(struct kdexd_req *req, int64_t id)
 	adm_int(o, "taker_fee_ppm", c->taker_fee_ppm);
 	adm_str(o, "status", market_status_name(c->status));
 	adm_id(o, "id", id);
+	/* The limits markets set-limits changes (admin view only). */
+	if (__builtin_mul_overflow(c->lot_size, (u128)c->max_qty_lots, &max))
+		max = 0;
+	adm_amount(o, "max_size", max, (int)c->base.decimals);
+	adm_int(o, "max_orders", c->limits.max_orders);
+	adm_int(o, "max_levels", c->limits.max_levels);
+	adm_int(o, "max_orders_per_user", c->limits.max_orders_per_user);
+	adm_tiers_json(req, o, id, c);
 	return (o);
 }
 
@@ -525,6 +571,11 @@ adm_market_fees(struct kdexd_req *req, struct kdexd_resp *resp,
 	    "taker_fee_ppm", NULL };
 	struct ledger_market	 lm;
 	struct exchange_cmd	 cmd;
+	const struct market_tiers *tiers;
+	const struct market	*cur;
+	struct market		 chk;
+	struct market_tiers	 nt;
+	char			*cause = NULL;
 	int32_t			 maker = 0, taker = 0;
 	cJSON			*o, *m;
 
@@ -540,6 +591,24 @@ adm_market_fees(struct kdexd_req *req, struct kdexd_resp *resp,
 		kdexd_resp_error(resp, 400, "bad_request", "fees out of range:"
 		    " taker_fee_ppm >= 0 and maker_fee_ppm >= -taker_fee_ppm");
 		return;
+	}
+	/* Fee tiers are capped by the base rates (market.h). */
+	if ((tiers = exchange_market_tiers(kdexd_exchange(req->server),
+	    lm.id)) != NULL && (cur = exchange_market(kdexd_exchange(
+	    req->server), lm.id)) != NULL) {
+		chk = *cur;
+		chk.cfg.maker_fee_ppm = maker;
+		chk.cfg.taker_fee_ppm = taker;
+		nt = *tiers;
+		nt.tier[0].maker_fee_ppm = maker;
+		nt.tier[0].taker_fee_ppm = taker;
+		if (market_tiers_check(&chk, &nt, &cause) != 0) {
+			kdexd_resp_error(resp, 409, "conflict", "the fee tiers "
+			    "of '%s' would exceed these rates (%s): change "
+			    "them first", lm.pair, cause);
+			free(cause);
+			return;
+		}
 	}
 	/*
 	 * Through the batch path: the exchange stores the rates, updates the
@@ -569,17 +638,311 @@ adm_market_fees(struct kdexd_req *req, struct kdexd_resp *resp,
 	kdexd_resp_json(resp, 202, o);
 }
 
+struct adm_tiers_out {
+	int			 done;
+	enum exchange_reject	 reject;
+};
+
+static void
+adm_tiers_done(const struct exchange_out *out, uint64_t tag, void *arg)
+{
+	struct adm_tiers_out	*to = arg;
+	size_t			 i;
+
+	if (out == NULL)
+		return;
+	for (i = 0; i < out->nresults; i++) {
+		if (out->results[i].tag != tag ||
+		    out->results[i].type != EXCHANGE_SET_TIERS)
+			continue;
+		to->done = 1;
+		to->reject = out->results[i].reject;
+	}
+}
+
+/*
+ * POST /admin/markets/:pair/tiers {"tiers": [{"min_volume",
+ * "maker_fee_ppm", "taker_fee_ppm"}, ...]}: the fee tiers above tier 0
+ * (the base rates), by increasing 30-day volume in quote tokens; [] removes
+ * them. Checked here with market_tiers_check for a clear reason, then one
+ * exchange batch stores, audits and applies them from the next fill.
+ */
+static void
+adm_market_tiers(struct kdexd_req *req, struct kdexd_resp *resp,
+    struct kdexd_args *a)
+{
+	static const char *const allowed[] = { "tiers", NULL };
+	static const char *const members[] = { "min_volume", "maker_fee_ppm",
+	    "taker_fee_ppm" };
+	struct ledger_market	 lm;
+	const struct market	*cur;
+	struct market_tiers	 t;
+	struct market_tier	*e;
+	struct exchange_cmd	 cmd;
+	struct adm_tiers_out	 to;
+	const cJSON		*arr, *it, *v;
+	enum money_status	 ms;
+	char			*cause = NULL;
+	double			 d;
+	size_t			 k;
+	int			 j;
+	cJSON			*o, *m;
+
+	if (kdexd_body_check(req, resp, allowed) != 0)
+		return;
+	arr = cJSON_GetObjectItemCaseSensitive(req->body, "tiers");
+	if (!cJSON_IsArray(arr) ||
+	    cJSON_GetArraySize(arr) > MARKET_TIERS_MAX - 1) {
+		kdexd_resp_error(resp, 400, "bad_request", "'tiers' must be an "
+		    "array of at most %d {\"min_volume\", \"maker_fee_ppm\", "
+		    "\"taker_fee_ppm\"}", MARKET_TIERS_MAX - 1);
+		return;
+	}
+	if (adm_find_market(req, resp, a->arg[0], &lm) != 0)
+		return;
+	if ((cur = exchange_market(kdexd_exchange(req->server), lm.id)) ==
+	    NULL) {
+		kdexd_resp_error(resp, 409, "conflict", "market '%s' is not "
+		    "loaded", lm.pair);
+		return;
+	}
+	market_tiers_base(cur, &t);
+	cJSON_ArrayForEach(it, arr) {
+		e = &t.tier[t.n];
+		for (k = 0; k < 3; k++) {
+			v = cJSON_GetObjectItemCaseSensitive(it, members[k]);
+			if (k == 0 ? !cJSON_IsString(v) : !cJSON_IsNumber(v)) {
+				kdexd_resp_error(resp, 400, "bad_request",
+				    "tier %u: '%s' missing or not a %s", t.n,
+				    members[k], k == 0 ? "string" : "number");
+				return;
+			}
+		}
+		v = cJSON_GetObjectItemCaseSensitive(it, "min_volume");
+		if ((ms = money_parse(&e->min_volume, v->valuestring,
+		    cur->cfg.quote.decimals)) != MONEY_OK) {
+			kdexd_resp_error(resp, 400, "bad_amount", "tier %u: bad "
+			    "min_volume '%s': %s", t.n, v->valuestring,
+			    money_strerror(ms));
+			return;
+		}
+		for (k = 1; k < 3; k++) {
+			d = cJSON_GetObjectItemCaseSensitive(it,
+			    members[k])->valuedouble;
+			if (d < -1000000 || d > 1000000 || d != (double)(j =
+			    (int)d)) {
+				kdexd_resp_error(resp, 400, "bad_request", "tier "
+				    "%u: '%s' must be an integer between "
+				    "-1000000 and 1000000", t.n, members[k]);
+				return;
+			}
+			if (k == 1)
+				e->maker_fee_ppm = j;
+			else
+				e->taker_fee_ppm = j;
+		}
+		t.n++;
+	}
+	if (market_tiers_check(cur, &t, &cause) != 0) {
+		kdexd_resp_error(resp, 400, "bad_request", "tiers refused: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = EXCHANGE_SET_TIERS;
+	cmd.market = lm.id;
+	cmd.tiers = t;
+	memset(&to, 0, sizeof to);
+	if (kdexd_run_command(req->server, &cmd, adm_tiers_done, &to) != 0) {
+		kdexd_resp_error(resp, 503, "unavailable",
+		    "the engine queue is full; try again");
+		return;
+	}
+	if (!to.done || to.reject == EXCHANGE_REJ_INTERNAL) {
+		kdexd_resp_error(resp, 500, "internal", "the fee tiers of '%s' "
+		    "were not committed", lm.pair);
+		return;
+	}
+	if (to.reject != EXCHANGE_OK) {
+		kdexd_resp_error(resp, 400, "bad_request", "fee tiers of '%s' "
+		    "refused by the exchange", lm.pair);
+		return;
+	}
+	log_info("admin: market %s fee tiers: %u", lm.pair, t.n - 1);
+	o = adm_object();
+	m = adm_market_json(req, lm.id);
+	adm_str(m, "fees_effective", "from the next fill");
+	cJSON_AddItemToObject(o, "market", m);
+	kdexd_resp_json(resp, 200, o);
+}
+
+/* A count member: an integer in [1, max]; absent leaves *out alone. */
+static int
+adm_body_count(struct kdexd_req *req, struct kdexd_resp *resp,
+    const char *name, uint32_t max, uint32_t *out)
+{
+	const cJSON	*v;
+
+	if ((v = cJSON_GetObjectItemCaseSensitive(req->body, name)) == NULL)
+		return (0);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+	    v->valuedouble > (double)max ||
+	    v->valuedouble != (double)v->valueint) {
+		kdexd_resp_error(resp, 400, "bad_request", "'%s' must be an "
+		    "integer between 1 and %" PRIu32, name, max);
+		return (-1);
+	}
+	*out = (uint32_t)v->valueint;
+	return (0);
+}
+
+/* A size member (base tokens) as whole lots, at least one. */
+static int
+adm_body_lots(struct kdexd_req *req, struct kdexd_resp *resp,
+    const char *name, const struct market_config *c, uint64_t *out)
+{
+	char	 buf[MONEY_BUFSZ];
+	u128	 u = 0, lots;
+
+	if (adm_body_units(req, resp, name, c->base.decimals, 0, &u) != 0)
+		return (-1);
+	if (cJSON_GetObjectItemCaseSensitive(req->body, name) == NULL)
+		return (0);
+	lots = u / c->lot_size;
+	if (u == 0 || u % c->lot_size != 0 || lots > INT64_MAX) {
+		money_format(buf, c->lot_size, c->base.decimals);
+		kdexd_resp_error(resp, 400, "bad_amount", "bad %s: want a "
+		    "non-zero multiple of the lot size %s", name, buf);
+		return (-1);
+	}
+	*out = (uint64_t)lots;
+	return (0);
+}
+
+struct adm_limits_out {
+	int			 done;
+	enum exchange_reject	 reject;
+	enum book_reject	 book_reason;
+	int64_t			 order;
+};
+
+static void
+adm_limits_done(const struct exchange_out *out, uint64_t tag, void *arg)
+{
+	struct adm_limits_out	*lo = arg;
+	size_t			 i;
+
+	if (out == NULL)
+		return;
+	for (i = 0; i < out->nresults; i++) {
+		if (out->results[i].tag != tag ||
+		    out->results[i].type != EXCHANGE_SET_LIMITS)
+			continue;
+		lo->done = 1;
+		lo->reject = out->results[i].reject;
+		lo->book_reason = out->results[i].book_reason;
+		lo->order = out->results[i].id;
+	}
+}
+
+/*
+ * POST /admin/markets/:pair/limits {"min_size"?, "min_notional"?,
+ * "max_size"?, "max_orders"?, "max_levels"?, "max_orders_per_user"?}:
+ * what is given replaces the market's, through one exchange batch (the
+ * book is rebuilt with the new limits and the markets row updated with an
+ * audit line in the batch's transaction), so the next command sees them.
+ * Tick and lot size are the market's units, not limits: not changed here.
+ */
 static void
 adm_market_limits(struct kdexd_req *req, struct kdexd_resp *resp,
     struct kdexd_args *a)
 {
-	struct ledger_market	lm;
+	static const char *const allowed[] = { "min_size", "min_notional",
+	    "max_size", "max_orders", "max_levels", "max_orders_per_user",
+	    NULL };
+	struct ledger_market	 lm;
+	const struct market	*cur;
+	struct market_config	 cfg;
+	struct market		 chk;
+	struct exchange_cmd	 cmd;
+	struct adm_limits_out	 lo;
+	char			*cause = NULL;
+	cJSON			*o;
+	size_t			 i, given = 0;
 
+	if (kdexd_body_check(req, resp, allowed) != 0)
+		return;
+	for (i = 0; allowed[i] != NULL; i++)
+		if (cJSON_GetObjectItemCaseSensitive(req->body,
+		    allowed[i]) != NULL)
+			given++;
+	if (given == 0) {
+		kdexd_resp_error(resp, 400, "bad_request", "nothing to change:"
+		    " give min_size, min_notional, max_size, max_orders, "
+		    "max_levels or max_orders_per_user");
+		return;
+	}
 	if (adm_find_market(req, resp, a->arg[0], &lm) != 0)
 		return;
-	kdexd_resp_error(resp, 501, "internal", "changing the limits of a "
-	    "live market is not implemented: the exchange cannot re-size a "
-	    "loaded book");
+	if ((cur = exchange_market(kdexd_exchange(req->server), lm.id)) ==
+	    NULL) {
+		kdexd_resp_error(resp, 409, "conflict", "market '%s' is not "
+		    "loaded", lm.pair);
+		return;
+	}
+	cfg = cur->cfg;
+	if (adm_body_lots(req, resp, "min_size", &cfg, &cfg.min_lots) != 0 ||
+	    adm_body_lots(req, resp, "max_size", &cfg, &cfg.max_qty_lots) !=
+	    0 || adm_body_units(req, resp, "min_notional", cfg.quote.decimals,
+	    0, &cfg.min_notional) != 0 ||
+	    adm_body_count(req, resp, "max_orders", (1U << 30) - 1,
+	    &cfg.limits.max_orders) != 0 ||
+	    adm_body_count(req, resp, "max_levels", 1U << 20,
+	    &cfg.limits.max_levels) != 0 ||
+	    adm_body_count(req, resp, "max_orders_per_user", (1U << 30) - 1,
+	    &cfg.limits.max_orders_per_user) != 0)
+		return;
+	/* market_init's refusal, with its reason, before the batch. */
+	if (market_init(&chk, &cfg, &cause) != 0) {
+		kdexd_resp_error(resp, 400, "bad_request", "limits refused: "
+		    "%s", cause);
+		free(cause);
+		return;
+	}
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = EXCHANGE_SET_LIMITS;
+	cmd.market = lm.id;
+	cmd.min_lots = cfg.min_lots;
+	cmd.min_notional = cfg.min_notional;
+	cmd.max_qty_lots = cfg.max_qty_lots;
+	cmd.limits = cfg.limits;
+	memset(&lo, 0, sizeof lo);
+	if (kdexd_run_command(req->server, &cmd, adm_limits_done, &lo) != 0) {
+		kdexd_resp_error(resp, 503, "unavailable",
+		    "the engine queue is full; try again");
+		return;
+	}
+	if (!lo.done || lo.reject == EXCHANGE_REJ_INTERNAL) {
+		kdexd_resp_error(resp, 500, "internal", "the limits of '%s' "
+		    "were not committed", lm.pair);
+		return;
+	}
+	if (lo.reject == EXCHANGE_REJ_BOOK) {
+		kdexd_resp_error(resp, 409, "conflict", "resting order '%"
+		    PRId64 "' does not fit the new limits (%s): cancel it "
+		    "first", lo.order, book_reject_name(lo.book_reason));
+		return;
+	}
+	if (lo.reject != EXCHANGE_OK) {
+		kdexd_resp_error(resp, 400, "bad_request", "limits of '%s' "
+		    "refused by the exchange", lm.pair);
+		return;
+	}
+	log_info("admin: market %s limits changed", lm.pair);
+	o = adm_object();
+	cJSON_AddItemToObject(o, "market", adm_market_json(req, lm.id));
+	kdexd_resp_json(resp, 200, o);
 }
 
 /* ------------------------------- users ------------------------------- */
@@ -930,50 +1293,76 @@ adm_orders(struct kdexd_req *req, struct kdexd_resp *resp,
 }
 
 /*
- * Run cmd (a cancel) as one exchange batch of its own and add the ids of
- * the cancelled orders to arr. The route layer's queue is run first: its
- * commands carry tags only it can answer. Returns 0, or -1 with resp
- * filled; what names the order in an error (NULL for cancel-all).
+ * What adm_cancel_done() saw of the admin cancel's batch: the result and
+ * the ids of the orders cancelled, in arr.
+ */
+struct adm_cancel_out {
+	int			 done;
+	enum exchange_reject	 reject;
+	const char		*code;		/* exchange_reject_code() */
+	cJSON			*arr;
+};
+
+static void
+adm_cancel_done(const struct exchange_out *out, uint64_t tag, void *arg)
+{
+	struct adm_cancel_out		*co = arg;
+	const struct exchange_result	*r;
+	const struct exchange_event	*ev;
+	char				 buf[32];
+	size_t				 i, j;
+
+	if (out == NULL)
+		return;
+	for (i = 0; i < out->nresults; i++) {
+		r = &out->results[i];
+		if (r->tag != tag)
+			continue;
+		co->done = 1;
+		co->reject = r->reject;
+		co->code = exchange_reject_code(r);
+		for (j = 0; j < r->ev_count; j++) {
+			ev = &out->events[r->ev_first + j];
+			if (ev->ev.type != BOOK_EV_CANCELLED)
+				continue;
+			snprintf(buf, sizeof buf, "%" PRIu64,
+			    ev->ev.cancelled.id);
+			cJSON_AddItemToArray(co->arr, cJSON_CreateString(buf));
+		}
+	}
+}
+
+/*
+ * Run cmd (a cancel) through kdexd_run_command(), the path a user's own
+ * cancel takes: one batch of its own after whatever is queued, whose
+ * events (orders, balances, book diffs with their sequence numbers) are
+ * published to WebSocket subscribers as any batch's are. Adds the ids of
+ * the cancelled orders to arr. Returns 0, or -1 with resp filled; what
+ * names the order in an error (NULL for cancel-all).
  */
 static int
 adm_cancel(struct kdexd_req *req, struct kdexd_resp *resp,
     const struct exchange_cmd *cmd, cJSON *arr, const char *what)
 {
-	struct exchange			*ex = kdexd_exchange(req->server);
-	struct exchange_out		 out;
-	const struct exchange_event	*ev;
-	char				*cause = NULL, buf[32];
-	size_t				 i, j;
+	struct adm_cancel_out	co;
 
-	if (exchange_pending(ex) > 0)
-		route_run_batch(req->server);
-	if (exchange_submit(ex, cmd) != 0) {
+	memset(&co, 0, sizeof co);
+	co.arr = arr;
+	if (kdexd_run_command(req->server, cmd, adm_cancel_done, &co) != 0) {
 		kdexd_resp_error(resp, 503, "rate_limited", "the engine queue "
 		    "is full");
 		resp->retry_after = 1;
 		return (-1);
 	}
-	if (exchange_run(ex, (uint64_t)kdexd_now_ms(), &out, &cause) != 0) {
-		kdexd_resp_error(resp, 500, "internal", "cancel not committed:"
-		    " %s", cause != NULL ? cause : "?");
-		free(cause);
+	if (!co.done || co.reject == EXCHANGE_REJ_INTERNAL) {
+		kdexd_resp_error(resp, 500, "internal", "cancel not "
+		    "committed");
 		return (-1);
 	}
-	for (i = 0; i < out.nresults; i++) {
-		if (out.results[i].reject != EXCHANGE_OK && what != NULL) {
-			kdexd_resp_error(resp, 409, "conflict", "order '%s' "
-			    "cannot be cancelled (%s)", what,
-			    exchange_reject_code(&out.results[i]));
-			return (-1);
-		}
-		for (j = 0; j < out.results[i].ev_count; j++) {
-			ev = &out.events[out.results[i].ev_first + j];
-			if (ev->ev.type != BOOK_EV_CANCELLED)
-				continue;
-			snprintf(buf, sizeof buf, "%" PRIu64,
-			    ev->ev.cancelled.id);
-			cJSON_AddItemToArray(arr, cJSON_CreateString(buf));
-		}
+	if (co.reject != EXCHANGE_OK && what != NULL) {
+		kdexd_resp_error(resp, 409, "conflict", "order '%s' cannot be "
+		    "cancelled (%s)", what, co.code);
+		return (-1);
 	}
 	return (0);
 }
@@ -1583,9 +1972,10 @@ adm_recon_status(struct kdexd_req *req, struct kdexd_resp *resp,
 	}
 	o = adm_object();
 	adm_bool(o, "reconciler_running", 0);
-	if (ar.latest == NULL)
+	if (ar.latest == NULL) {
 		adm_null(o, "recon");
-	else {
+		settle_alerts_json(o);
+	} else {
 		cJSON_Delete(ar.latest);
 		if (adm_recon_into(l, ar.latest_id, o) != 0) {
 			cJSON_Delete(o);
@@ -1593,8 +1983,23 @@ adm_recon_status(struct kdexd_req *req, struct kdexd_resp *resp,
 			    "cannot read the latest run");
 			return;
 		}
+		/* Inside "recon": the part kdex-console's recon status shows. */
+		settle_alerts_json(cJSON_GetObjectItemCaseSensitive(o,
+		    "recon"));
 	}
 	kdexd_resp_json(resp, 200, o);
+}
+
+/* GET /admin/metrics: the settlement alerts in Prometheus text. */
+static void
+adm_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
+    struct kdexd_args *a)
+{
+	(void)req;
+	(void)a;
+	resp->status = 200;
+	resp->text = settle_metrics();
+	resp->content_type = "text/plain; version=0.0.4";
 }
 
 static void
@@ -1859,27 +2264,14 @@ adm_audit(struct kdexd_req *req, struct kdexd_resp *resp,
 
 /* ------------------------------ operator ----------------------------- */
 
-static void
-adm_storage_cb(const struct ledger_user *u, void *arg)
-{
-	cJSON	*arr = arg, *o;
-
-	if (u->storage[0] == '\0')
-		return;
-	o = adm_object();
-	adm_str(o, "storage", u->storage);
-	adm_str(o, "user", u->address);
-	/* Checked on chain when registered; not re-read here (blocking). */
-	adm_null(o, "permissions");
-	adm_str(o, "status", "registered");
-	cJSON_AddItemToArray(arr, o);
-}
-
+/*
+ * The operator account; its on-chain balances and grants next to what the
+ * ledger believes are added off the loop (kdexd_chainview.c).
+ */
 static void
 adm_operator(struct kdexd_req *req, struct kdexd_resp *resp,
     struct kdexd_args *a)
 {
-	struct ledger	*l = adm_ledger(req);
 	struct kdexd	*s = req->server;
 	cJSON		*o, *op, *reps;
 	size_t		 i;
@@ -1894,15 +2286,7 @@ adm_operator(struct kdexd_req *req, struct kdexd_resp *resp,
 	reps = adm_array(op, "representatives");
 	for (i = 0; i < s->napis; i++)
 		cJSON_AddItemToArray(reps, cJSON_CreateString(s->apis[i]));
-	/* The fee account's ledger balances: what the operator earned. */
-	if (adm_balances_into(l, LEDGER_FEE_USER, op) != LEDGER_OK ||
-	    ledger_user_list(l, adm_storage_cb,
-	    adm_array(op, "permissions")) != LEDGER_OK) {
-		cJSON_Delete(o);
-		kdexd_resp_error(resp, 500, "internal", "cannot read ledger");
-		return;
-	}
-	kdexd_resp_json(resp, 200, o);
+	chainview_operator(req, resp, o);
 }
 
 /* ------------------------------- status ------------------------------ */
@@ -1914,8 +2298,7 @@ adm_status(struct kdexd_req *req, struct kdexd_resp *resp,
 	struct ledger	*l = adm_ledger(req);
 	struct kdexd	*s = req->server;
 	struct adm_runs	 ar;
-	cJSON		*o, *q, *reps, *r;
-	size_t		 i;
+	cJSON		*o, *q;
 
 	(void)a;
 	o = adm_object();
@@ -1943,22 +2326,11 @@ adm_status(struct kdexd_req *req, struct kdexd_resp *resp,
 		cJSON_Delete(ar.latest);
 		adm_null(o, "last_recon");
 	}
+	settle_alerts_json(o);
 	adm_str(o, "network", s->network_alias != NULL ? s->network_alias :
 	    "");
-	/*
-	 * Health and heights need a request to each representative, which
-	 * would block the loop: reported as unknown (null) until a
-	 * background poller exists.
-	 */
-	reps = adm_array(o, "representatives");
-	for (i = 0; i < s->napis; i++) {
-		r = adm_object();
-		adm_str(r, "url", s->apis[i]);
-		adm_null(r, "ok");
-		adm_null(r, "height");
-		cJSON_AddItemToArray(reps, r);
-	}
-	kdexd_resp_json(resp, 200, o);
+	/* Health and heights: asked off the loop (kdexd_chainview.c). */
+	chainview_status(req, resp, o);
 }
 
 /* ------------------------------- router ------------------------------ */
@@ -1969,10 +2341,12 @@ static const struct {
 	admin_fn		*fn;
 } adm_routes[] = {
 	{ KDEXD_GET,  "/admin/status", adm_status },
+	{ KDEXD_GET,  "/admin/metrics", adm_metrics },
 	{ KDEXD_GET,  "/admin/markets", adm_markets },
 	{ KDEXD_POST, "/admin/markets", adm_market_add },
 	{ KDEXD_POST, "/admin/markets/:/status", adm_market_status },
 	{ KDEXD_POST, "/admin/markets/:/fees", adm_market_fees },
+	{ KDEXD_POST, "/admin/markets/:/tiers", adm_market_tiers },
 	{ KDEXD_POST, "/admin/markets/:/limits", adm_market_limits },
 	{ KDEXD_GET,  "/admin/users", adm_users },
 	{ KDEXD_GET,  "/admin/users/:", adm_user },

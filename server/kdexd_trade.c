@@ -338,6 +338,38 @@ code_status(const char *code)
 	return (400);
 }
 
+/*
+ * The market's fee tiers by 30-day volume, tier 0 (the base rates) first:
+ * [{"tier", "min_volume" (quote decimal), "maker_fee_ppm", "taker_fee_ppm"}].
+ */
+static cJSON *
+tiers_json(const struct tmarket *tm)
+{
+	const struct market		*m = tm_market(tm);
+	const struct market_tiers	*t = exchange_market_tiers(ex, tm->id);
+	struct market_tiers		 base;
+	cJSON				*a, *o;
+	unsigned int			 i;
+
+	if (t == NULL) {
+		market_tiers_base(m, &base);
+		t = &base;
+	}
+	a = cJSON_CreateArray();
+	for (i = 0; i < t->n; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "tier", i);
+		cJSON_AddStringToObject(o, "min_volume",
+		    fmt_units(t->tier[i].min_volume, m->cfg.quote.decimals));
+		cJSON_AddNumberToObject(o, "maker_fee_ppm",
+		    t->tier[i].maker_fee_ppm);
+		cJSON_AddNumberToObject(o, "taker_fee_ppm",
+		    t->tier[i].taker_fee_ppm);
+		cJSON_AddItemToArray(a, o);
+	}
+	return (a);
+}
+
 static cJSON *
 market_json(const struct tmarket *tm)
 {
@@ -368,6 +400,7 @@ market_json(const struct tmarket *tm)
 	    fmt_units(c->min_notional, c->quote.decimals));
 	cJSON_AddNumberToObject(o, "maker_fee_ppm", c->maker_fee_ppm);
 	cJSON_AddNumberToObject(o, "taker_fee_ppm", c->taker_fee_ppm);
+	cJSON_AddItemToObject(o, "fee_tiers", tiers_json(tm));
 	cJSON_AddStringToObject(o, "status", market_status_name(c->status));
 	return (o);
 }
@@ -455,6 +488,11 @@ fill_json(const struct ledger_fill *f, int64_t uid)
 	    fmt_units(fee->abs, m->cfg.quote.decimals));
 	cJSON_AddStringToObject(o, "fee", fb);
 	cJSON_AddStringToObject(o, "fee_token", m->cfg.quote.symbol);
+	/* The fee tier and rate this side was charged at (issue 8). */
+	cJSON_AddNumberToObject(o, "fee_tier", taker ? f->fee_tier :
+	    f->maker_tier);
+	cJSON_AddNumberToObject(o, "fee_ppm", taker ? f->taker_fee_ppm :
+	    f->maker_fee_ppm);
 	cJSON_AddStringToObject(o, "liquidity", taker ? "taker" : "maker");
 	cJSON_AddNumberToObject(o, "ts", (double)f->ts);
 	return (o);
@@ -1538,7 +1576,7 @@ trade_withdraw(struct kdexd_req *req, struct kdexd_resp *resp,
 	const char		*tok, *amt, *to, *why;
 	enum money_status	 ms;
 	uint8_t			 r[16];
-	int			 err = 0;
+	int			 err = 0, approval;
 
 	(void)a;
 	if (kdexd_body_check(req, resp, allowed) != 0)
@@ -1577,6 +1615,11 @@ trade_withdraw(struct kdexd_req *req, struct kdexd_resp *resp,
 	keeta_hex_encode(r, sizeof r, cmd.ref);
 	if ((cmd.user = req_uid(req, resp)) == 0)
 		return;
+	/* The config's limits (kdexd_settle.c); nothing queued if refused. */
+	if (settle_withdraw_check(resp, cmd.user, t.id, cmd.amount,
+	    &approval) != 0)
+		return;
+	cmd.needs_approval = approval != 0;
 	submit(&cmd, req, resp, PEND_WITHDRAW);
 }
 
@@ -1701,6 +1744,10 @@ event_fill_json(const struct tmarket *tm, const struct exchange_event *e,
 		    m->cfg.quote.decimals));
 	cJSON_AddStringToObject(o, "fee", fb);
 	cJSON_AddStringToObject(o, "fee_token", m->cfg.quote.symbol);
+	cJSON_AddNumberToObject(o, "fee_tier", taker ? ev->trade.taker_tier :
+	    ev->trade.maker_tier);
+	cJSON_AddNumberToObject(o, "fee_ppm", taker ?
+	    ev->trade.taker_fee_ppm : ev->trade.maker_fee_ppm);
 	cJSON_AddStringToObject(o, "liquidity", taker ? "taker" : "maker");
 	cJSON_AddNumberToObject(o, "ts", (double)ts);
 	return (o);
