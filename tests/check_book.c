@@ -16,6 +16,8 @@
  *   amend   t= u= id= px= qty=          expire t=      status s=STATUS
  *   restore (as place) left=    fees maker= taker=
  *   limits  max_orders= max_levels= per_user=
+ *   tiers   t1=VOLUME:MAKER:TAKER ... t7=   (fee tiers above tier 0)
+ *   usertier u= n=                        (place also takes tier=)
  *   depth   user u=
  * With KDEX_BOOK_REGEN=1 the runner writes FILE.out with the events it saw
  * instead of comparing (for writing new scenarios; review before use).
@@ -133,6 +135,11 @@ sink(void *arg, const struct book_event *ev)
 		    u128s(ev->trade.taker_fee), u128s(ev->trade.maker_fee),
 		    u128s(ev->trade.maker_rebate), ev->trade.taker_left,
 		    ev->trade.maker_left);
+		/* Tiers only when one is not 0: older scenarios stay. */
+		if (ev->trade.taker_tier != 0 || ev->trade.maker_tier != 0)
+			out_add(o, "  tiers taker=%u/%d maker=%u/%d",
+			    ev->trade.taker_tier, ev->trade.taker_fee_ppm,
+			    ev->trade.maker_tier, ev->trade.maker_fee_ppm);
 		break;
 	case BOOK_EV_RESTED:
 		out_add(o, "rested id=%" PRIu64 " u=%" PRIu64 " %s px=%" PRIu64
@@ -295,6 +302,7 @@ run_cmd(struct book **bp, struct market *m, struct out *o, char *verb,
 		p.expire_at = argu(a, "exp", 0);
 		p.max_quote = argu(a, "maxq", 0);
 		p.slippage_bps = (uint32_t)argu(a, "slip", 0);
+		p.tier = (unsigned int)argu(a, "tier", 0);
 		if (*verb == 'r') {
 			/* No events: say what happened. */
 			r = book_restore(b, &p, argu(a, "left", p.qty));
@@ -323,6 +331,28 @@ run_cmd(struct book **bp, struct market *m, struct out *o, char *verb,
 		out_add(o, "= fees %d", book_set_fees(b,
 		    (int32_t)args_i(a, "maker", 0),
 		    (int32_t)args_i(a, "taker", 0)));
+	} else if (strcmp(verb, "tiers") == 0) {
+		struct market_tiers	tt;
+		char			key[4];
+		long long		mk, tk;
+		unsigned long long	vol;
+
+		market_tiers_base(book_market(b), &tt);
+		for (i = 1; i < MARKET_TIERS_MAX; i++) {
+			snprintf(key, sizeof key, "t%zu", i);
+			if ((v = arg(a, key)) == NULL)
+				break;
+			ck_assert_int_eq(sscanf(v, "%llu:%lld:%lld", &vol, &mk,
+			    &tk), 3);
+			tt.tier[i].min_volume = vol;
+			tt.tier[i].maker_fee_ppm = (int32_t)mk;
+			tt.tier[i].taker_fee_ppm = (int32_t)tk;
+			tt.n++;
+		}
+		out_add(o, "= tiers %d", book_set_tiers(b, &tt));
+	} else if (strcmp(verb, "usertier") == 0) {
+		out_add(o, "= usertier %d", book_set_user_tier(b,
+		    argu(a, "u", 0), (unsigned int)argu(a, "n", 0)));
 	} else if (strcmp(verb, "limits") == 0) {
 		struct market_limits	lim;
 
