@@ -45,6 +45,7 @@ struct xorder {
 	uint8_t		 stp;
 	uint8_t		 live;		/* in the book and in the hash */
 	uint8_t		 dirty;		/* row to write this batch */
+	uint8_t		 stored;	/* its row is in the database */
 	uint64_t	 price;
 	uint64_t	 qty;
 	uint64_t	 filled;
@@ -274,7 +275,7 @@ static int
 oflush(struct exchange *ex)
 {
 	struct xorder	*o;
-	size_t		 i;
+	size_t		 i, j, nnew = 0;
 	int		 rc = 0;
 
 	if (ex->ndirty > ex->caprows) {
@@ -282,19 +283,28 @@ oflush(struct exchange *ex)
 		ex->rows = xreallocarray(ex->rows, ex->caprows,
 		    sizeof *ex->rows);
 	}
+	/* New rows first (inserted), then the stored ones (updated). */
 	for (i = 0; i < ex->ndirty; i++) {
 		o = &ex->pool[ex->dirty[i]];
 		assert(o->dirty);
-		otorow(ex, o, &ex->rows[i]);
+		if (!o->stored)
+			otorow(ex, o, &ex->rows[nnew++]);
 	}
-	if (ex->ndirty != 0 && ledger_order_put_many(ex->l, ex->rows,
-	    ex->ndirty) != LEDGER_OK) {
+	for (i = 0, j = nnew; i < ex->ndirty; i++) {
+		o = &ex->pool[ex->dirty[i]];
+		if (o->stored)
+			otorow(ex, o, &ex->rows[j++]);
+	}
+	if (ex->ndirty != 0 && ledger_order_write_many(ex->l, ex->rows,
+	    ex->ndirty, nnew) != LEDGER_OK) {
 		fprintf(stderr, "exchange: cannot write orders\n");
 		rc = -1;
 	}
+	/* On failure the batch rolls back and everything is reloaded. */
 	for (i = 0; i < ex->ndirty; i++) {
 		o = &ex->pool[ex->dirty[i]];
 		o->dirty = 0;
+		o->stored = 1;
 		if (!o->live) {
 			o->next = ex->free;
 			ex->free = ex->dirty[i];
@@ -1731,6 +1741,7 @@ load_order(const struct ledger_order *r, void *arg)
 	o->expire_at = r->expire_at;
 	o->created_at = r->created_at;
 	o->updated_at = r->updated_at;
+	o->stored = 1;
 	snprintf(o->client_id, sizeof o->client_id, "%.*s", BOOK_CLIENT_ID_MAX,
 	    r->client_id);
 }

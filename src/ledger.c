@@ -46,6 +46,9 @@ enum {
 	S_DEP_GET,
 	S_DEP_KEY,
 	S_BATCH_GET,
+	S_BAL_UPD,
+	S_BAL_INS,
+	S_ORDER_UPD_RB,
 	S_COUNT
 };
 
@@ -59,8 +62,8 @@ static const char *stmt_sql[S_COUNT] = {
 	    "total) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(user_id, token_id) "
 	    "DO UPDATE SET available = excluded.available, "
 	    "total = excluded.total",
-	[S_AUDIT_INS] = "INSERT INTO audit_log(ts, user_id, token_id, cause, "
-	    "ref, d_available, d_total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_AUDIT_INS] = "INSERT OR ROLLBACK INTO audit_log(ts, user_id, "
+	    "token_id, cause, ref, d_available, d_total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_ORDER_PUT] = "INSERT INTO orders(id, user_id, market_id, "
 	    "client_id, side, type, tif, post_only, stp, price, qty, filled, "
 	    "reserved, reserve_token, status, reason, expire_at, created_at, "
@@ -100,6 +103,19 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_DEP_KEY] = "SELECT * FROM deposits WHERE block = ?1 AND "
 	    "op_index = ?2",
 	[S_BATCH_GET] = "SELECT * FROM settlement_batches WHERE id = ?1",
+	/*
+	 * The batch's write path.  Plain INSERT and UPDATE, never an upsert,
+	 * and OR ROLLBACK: a statement that cannot abort half-way needs no
+	 * statement journal (a copy of every page it touches), and an error
+	 * poisons the whole transaction anyway.
+	 */
+	[S_BAL_UPD] = "UPDATE OR ROLLBACK balances SET available = ?3, "
+	    "total = ?4 WHERE user_id = ?1 AND token_id = ?2",
+	[S_BAL_INS] = "INSERT OR ROLLBACK INTO balances(user_id, token_id, "
+	    "available, total) VALUES (?1, ?2, ?3, ?4)",
+	[S_ORDER_UPD_RB] = "UPDATE OR ROLLBACK orders SET price = ?10, qty = "
+	    "?11, filled = ?12, reserved = ?13, status = ?15, reason = ?16, "
+	    "updated_at = ?19 WHERE id = ?1",
 };
 
 /* One cached balance. */
@@ -110,6 +126,7 @@ struct bal {
 	u128	total;
 	int	used;
 	int	dirty;
+	int	stored;		/* the row exists in the database */
 };
 
 /*
@@ -150,7 +167,6 @@ struct ledger {
 	size_t		 narow, caparow;
 	sqlite3_stmt	*amulti;	/* AUDIT_GROUP rows at once */
 	sqlite3_stmt	*omulti;	/* ORDER_GROUP orders at once */
-	sqlite3_stmt	*bmulti;	/* BAL_GROUP balances at once */
 
 	/* User id -> status + 1 (0: empty), for the exchange's checks. */
 	int64_t		*ukey;
@@ -675,6 +691,8 @@ migrate(struct ledger *l, char **cause)
 	return 0;
 }
 
+static int	memstatus_off;
+
 struct ledger *
 ledger_open(const char *path, const struct ledger_options *opts,
     char **cause)
@@ -688,6 +706,15 @@ ledger_open(const char *path, const struct ledger_options *opts,
 	if (sync < 0 || sync > 3) {
 		xasprintf(cause, "bad synchronous level %d", sync);
 		return NULL;
+	}
+	/*
+	 * No allocation statistics: they take a global mutex around every
+	 * SQLite malloc, some 2,000 instructions per order.  Only possible
+	 * before SQLite is first used; later calls fail harmlessly.
+	 */
+	if (!memstatus_off) {
+		memstatus_off = 1;
+		(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	}
 	l = xcalloc(1, sizeof *l);
 	l->clock = real_clock;
@@ -746,7 +773,6 @@ ledger_close(struct ledger *l)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_finalize(l->amulti);
 	sqlite3_finalize(l->omulti);
-	sqlite3_finalize(l->bmulti);
 	if (sqlite3_close(l->db) != SQLITE_OK)
 		fatalx("ledger: close: %s", sqlite3_errmsg(l->db));
 	free(l->bal);
@@ -808,8 +834,6 @@ ledger_rollback(struct ledger *l)
 		sqlite3_reset(l->amulti);
 	if (l->omulti != NULL)
 		sqlite3_reset(l->omulti);
-	if (l->bmulti != NULL)
-		sqlite3_reset(l->bmulti);
 	if (sqlite3_get_autocommit(l->db) == 0)
 		db_exec(l, "ROLLBACK");
 	l->in_txn = l->explicit_txn = l->poisoned = 0;
@@ -1010,8 +1034,10 @@ bal_load(struct ledger *l, int64_t user, int64_t token)
 	if (rc == SQLITE_ROW) {
 		b->avail = column_amount(st, 0);
 		b->total = column_amount(st, 1);
+		b->stored = 1;
 	} else if (rc == SQLITE_DONE) {
 		b->avail = b->total = 0;
+		b->stored = 0;
 	} else {
 		sqlite3_reset(st);
 		return NULL;
@@ -1039,8 +1065,6 @@ bal_mark(struct ledger *l, struct bal *b)
 	l->dirty[l->ndirty++] = (size_t)(b - l->bal);
 }
 
-#define BAL_GROUP	32
-
 static void
 bind_bal(sqlite3_stmt *st, int b, const struct bal *e, char *avail,
     char *total)
@@ -1053,56 +1077,35 @@ bind_bal(sqlite3_stmt *st, int b, const struct bal *e, char *avail,
 	    SQLITE_STATIC);
 }
 
-/* Write back the changed balances, BAL_GROUP per statement. */
+/*
+ * Write back the changed balances: an UPDATE of the row when it exists, an
+ * INSERT otherwise (no upsert: see S_BAL_UPD).
+ */
 static int
 bal_flush(struct ledger *l)
 {
 	sqlite3_stmt	*st;
 	struct bal	*b;
-	char		 av[BAL_GROUP][MONEY_BUFSZ], tt[BAL_GROUP][MONEY_BUFSZ];
-	char		*sql, *p;
-	size_t		 i = 0, j;
+	char		 av[MONEY_BUFSZ], tt[MONEY_BUFSZ];
+	size_t		 i;
 
-	for (j = 0; j < l->ndirty; j++) {
-		b = &l->bal[l->dirty[j]];
+	/* The hot statements ROLLBACK on error: never write after one. */
+	if (l->poisoned)
+		return -1;
+	for (i = 0; i < l->ndirty; i++) {
+		b = &l->bal[l->dirty[i]];
 		assert(b->used && b->dirty);
 		assert(b->avail <= b->total);
-	}
-	if (l->bmulti == NULL && l->ndirty >= BAL_GROUP) {
-		sql = xstrdup("INSERT INTO balances(user_id, token_id, "
-		    "available, total) VALUES ");
-		for (j = 0; j < BAL_GROUP; j++) {
-			xasprintf(&p, "%s%s(?, ?, ?, ?)", sql, j == 0 ? "" :
-			    ", ");
-			free(sql);
-			sql = p;
-		}
-		xasprintf(&p, "%s ON CONFLICT(user_id, token_id) DO UPDATE SET "
-		    "available = excluded.available, total = excluded.total",
-		    sql);
-		free(sql);
-		if (sqlite3_prepare_v3(l->db, p, -1,
-		    SQLITE_PREPARE_PERSISTENT, &l->bmulti, NULL) != SQLITE_OK)
-			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
-		free(p);
-	}
-	for (; i + BAL_GROUP <= l->ndirty; i += BAL_GROUP) {
-		st = l->bmulti;
-		sqlite3_reset(st);
-		for (j = 0; j < BAL_GROUP; j++)
-			bind_bal(st, (int)(4 * j), &l->bal[l->dirty[i + j]],
-			    av[j], tt[j]);
+		st = stmt(l, b->stored ? S_BAL_UPD : S_BAL_INS);
+		bind_bal(st, 0, b, av, tt);
 		if (step_done(l, st) == -1)
 			return -1;
 	}
-	for (; i < l->ndirty; i++) {
-		st = stmt(l, S_BAL_PUT);
-		bind_bal(st, 0, &l->bal[l->dirty[i]], av[0], tt[0]);
-		if (step_done(l, st) == -1)
-			return -1;
+	for (i = 0; i < l->ndirty; i++) {
+		b = &l->bal[l->dirty[i]];
+		b->dirty = 0;
+		b->stored = 1;
 	}
-	for (i = 0; i < l->ndirty; i++)
-		l->bal[l->dirty[i]].dirty = 0;
 	l->ndirty = 0;
 	return 0;
 }
@@ -1205,9 +1208,11 @@ audit_flush(struct ledger *l)
 	size_t		 i = 0, j;
 	char		*sql, *p;
 
+	if (l->poisoned)
+		return -1;
 	if (l->amulti == NULL) {
-		sql = xstrdup("INSERT INTO audit_log(ts, user_id, token_id, "
-		    "cause, ref, d_available, d_total) VALUES ");
+		sql = xstrdup("INSERT OR ROLLBACK INTO audit_log(ts, user_id, "
+		    "token_id, cause, ref, d_available, d_total) VALUES ");
 		for (j = 0; j < AUDIT_GROUP; j++) {
 			xasprintf(&p, "%s%s(?, ?, ?, ?, ?, ?, ?)", sql,
 			    j == 0 ? "" : ", ");
@@ -1994,15 +1999,21 @@ ledger_order_update(struct ledger *l, const struct ledger_order *o)
 
 #define ORDER_GROUP	16
 
+/*
+ * The batch's order rows: the first nnew are inserted ORDER_GROUP per
+ * statement, the others updated one by one (no upsert: see S_BAL_UPD).
+ */
 int
-ledger_order_put_many(struct ledger *l, const struct ledger_order *o,
-    size_t n)
+ledger_order_write_many(struct ledger *l, const struct ledger_order *o,
+    size_t n, size_t nnew)
 {
 	sqlite3_stmt	*st;
 	char		 amounts[ORDER_GROUP][MONEY_BUFSZ], *sql, *p;
 	size_t		 i, j;
 	int		 rc = LEDGER_OK;
 
+	if (nnew > n)
+		return LEDGER_INVALID;
 	for (i = 0; i < n; i++) {
 		if (!order_valid(&o[i]))
 			return LEDGER_INVALID;
@@ -2010,29 +2021,22 @@ ledger_order_put_many(struct ledger *l, const struct ledger_order *o,
 	if (op_begin(l) == -1)
 		return LEDGER_ERR;
 	if (l->omulti == NULL) {
-		sql = xstrdup("INSERT INTO orders(id, user_id, market_id, "
-		    "client_id, side, type, tif, post_only, stp, price, qty, "
-		    "filled, reserved, reserve_token, status, reason, expire_at,"
-		    " created_at, updated_at) VALUES ");
+		sql = xstrdup("INSERT OR ROLLBACK INTO orders(id, user_id, "
+		    "market_id, client_id, side, type, tif, post_only, stp, "
+		    "price, qty, filled, reserved, reserve_token, status, "
+		    "reason, expire_at, created_at, updated_at) VALUES ");
 		for (j = 0; j < ORDER_GROUP; j++) {
 			xasprintf(&p, "%s%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
 			    "?, ?, ?, ?, ?, ?, ?, ?)", sql, j == 0 ? "" : ", ");
 			free(sql);
 			sql = p;
 		}
-		xasprintf(&p, "%s ON CONFLICT(id) DO UPDATE SET price = "
-		    "excluded.price, qty = excluded.qty, filled = "
-		    "excluded.filled, reserved = excluded.reserved, status = "
-		    "excluded.status, reason = excluded.reason, updated_at = "
-		    "excluded.updated_at", sql);
-		free(sql);
-		sql = p;
 		if (sqlite3_prepare_v3(l->db, sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, &l->omulti, NULL) != SQLITE_OK)
 			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
 		free(sql);
 	}
-	for (i = 0; rc == LEDGER_OK && i + ORDER_GROUP <= n;
+	for (i = 0; rc == LEDGER_OK && i + ORDER_GROUP <= nnew;
 	    i += ORDER_GROUP) {
 		st = l->omulti;
 		sqlite3_reset(st);
@@ -2042,11 +2046,19 @@ ledger_order_put_many(struct ledger *l, const struct ledger_order *o,
 		if (step_done(l, st) == -1)
 			rc = LEDGER_ERR;
 	}
-	for (; rc == LEDGER_OK && i < n; i++) {
-		st = stmt(l, S_ORDER_PUT);
+	for (; rc == LEDGER_OK && i < nnew; i++) {
+		st = stmt(l, S_ORDER_INS);
 		bind_order(st, &o[i], true, amounts[0]);
 		if (step_done(l, st) == -1)
 			rc = LEDGER_ERR;
+	}
+	for (; rc == LEDGER_OK && i < n; i++) {
+		st = stmt(l, S_ORDER_UPD_RB);
+		bind_order(st, &o[i], false, amounts[0]);
+		if (step_done(l, st) == -1)
+			rc = LEDGER_ERR;
+		else if (sqlite3_changes(l->db) != 1)
+			rc = LEDGER_NOTFOUND;
 	}
 	return op_end(l, rc);
 }

@@ -274,9 +274,13 @@ int	ledger_order_put(struct ledger *, const struct ledger_order *);
  */
 int	ledger_order_insert(struct ledger *, const struct ledger_order *);
 int	ledger_order_update(struct ledger *, const struct ledger_order *);
-/* Insert or update n rows (several per statement); all or nothing. */
-int	ledger_order_put_many(struct ledger *, const struct ledger_order *,
-	    size_t);
+/*
+ * Write n rows in the open transaction: the first nnew are new (inserted,
+ * several per statement), the others exist (updated as ledger_order_update
+ * does; LEDGER_NOTFOUND if one does not).  Any failure: roll back.
+ */
+int	ledger_order_write_many(struct ledger *, const struct ledger_order *,
+	    size_t, size_t);
 int	ledger_order_get(struct ledger *, int64_t, struct ledger_order *);
 int	ledger_order_find_client(struct ledger *, int64_t, const char *,
 	    struct ledger_order *);
