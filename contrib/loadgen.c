@@ -15,6 +15,11 @@
  * Buyers and sellers use different users and cross at one price, so most
  * orders trade and the book stays small. Everything is bounded: the run
  * length, the connections and the latency samples kept.
+ *
+ * With -D file it is the drain test's client instead: it places orders at
+ * the offered rate until kdexd goes away (SIGTERM), tolerating 503s and
+ * closed connections, and writes the id of every acknowledged order to
+ * file, so that the test can look each one up in the ledger afterwards.
  */
 #include "config.h"
 
@@ -30,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +56,7 @@ struct conn {
 	int	 user;
 	int	 busy;
 	int	 ws;		/* a WebSocket subscriber */
+	int	 dead;		/* -D: closed by the server */
 	int	 upgraded;
 	int	 snap;		/* got its snapshot */
 	int64_t	 t0;		/* send or scheduled time, us */
@@ -66,6 +73,8 @@ static double			*samples;
 static size_t			 nsamples;
 static uint64_t			 okcount, errcount, seqno;
 static int64_t			 price_sent[PRICE_SLOTS];
+static FILE			*ackfile;	/* -D: acknowledged ids */
+static uint64_t			 unavailable;	/* -D: 503 answers */
 
 static int64_t
 now_us(void)
@@ -238,6 +247,24 @@ wait_funded(void)
 		}
 }
 
+/* Like write_all() but for a server that may go away: -1 on error. */
+static int
+write_some(int fd, const char *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return (-1);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
 static void
 send_order(struct conn *c, int64_t t0, const char *price, const char *side)
 {
@@ -250,7 +277,13 @@ send_order(struct conn *c, int64_t t0, const char *price, const char *side)
 	    "Host: %s\r\nAuthorization: Bearer %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 	    host, tokens[c->user], m, body);
-	write_all(c->fd, req, (size_t)n);
+	if (ackfile != NULL) {
+		if (write_some(c->fd, req, (size_t)n) != 0) {
+			c->dead = 1;	/* gone: not used again */
+			return;
+		}
+	} else
+		write_all(c->fd, req, (size_t)n);
 	c->busy = 1;
 	c->t0 = t0;
 	seqno++;
@@ -674,11 +707,108 @@ run_fanout(int nsub, int norders, double rate)
 	return (pct(0.99));
 }
 
+/* -D: the order id of an acknowledgement, written to ackfile. */
+static void
+drain_ack(const char *b, size_t blen)
+{
+	static const char	 key[] = "\"order\":{\"id\":\"";
+	const char		*q;
+	char			*end;
+	long long		 id;
+
+	q = memmem(b, blen, key, sizeof key - 1);
+	if (q == NULL) {
+		errcount++;
+		return;
+	}
+	id = strtoll(q + sizeof key - 1, &end, 10);
+	if (id <= 0 || *end != '"') {
+		errcount++;
+		return;
+	}
+	fprintf(ackfile, "%lld\n", id);
+	okcount++;
+}
+
+/*
+ * -D: open loop at rate until every connection is closed by the server or
+ * secs pass. Connections the server closes are not reopened. Returns the
+ * number of acknowledged orders.
+ */
+static uint64_t
+run_drain(int nconn, double rate, double secs)
+{
+	struct epoll_event	 evs[256];
+	struct conn		*cs, *c;
+	const char		*b;
+	int64_t			 start, end, now, due;
+	uint64_t		 k = 0;
+	size_t			 m, blen;
+	ssize_t			 r;
+	int			 ep, i, n, st, live;
+
+	ep = epoll_create1(0);
+	cs = open_conns(nconn, ep);
+	start = now_us();
+	end = start + (int64_t)(secs * 1e6);
+	while ((now = now_us()) < end) {
+		for (i = 0, live = 0; i < nconn; i++)
+			live += !cs[i].dead;
+		if (live == 0)
+			break;
+		for (;;) {
+			due = start + (int64_t)((double)k * 1e6 / rate);
+			if (due > now)
+				break;
+			for (i = 0; i < nconn; i++) {
+				c = &cs[(k + (uint64_t)i) % (uint64_t)nconn];
+				if (!c->dead && !c->busy)
+					break;
+			}
+			if (i == nconn)
+				break;
+			send_flow(c, due);
+			k++;
+		}
+		n = epoll_wait(ep, evs, 256, 1);
+		for (i = 0; i < n; i++) {
+			c = evs[i].data.ptr;
+			r = read(c->fd, c->rbuf + c->rlen, RBUF - c->rlen);
+			if (r == -1 && errno == EAGAIN)
+				continue;
+			if (r <= 0) {
+				/* Closed by the server: an order in flight
+				 * on it was not acknowledged. */
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				c->dead = 1;
+				c->busy = 0;
+				continue;
+			}
+			c->rlen += (size_t)r;
+			while ((m = http_parse(c->rbuf, c->rlen, &st, &b,
+			    &blen)) > 0) {
+				if (st == 200)
+					drain_ack(b, blen);
+				else if (st == 503)
+					unavailable++;
+				else
+					errcount++;
+				memmove(c->rbuf, c->rbuf + m, c->rlen - m);
+				c->rlen -= m;
+				c->busy = 0;
+			}
+		}
+	}
+	close_conns(cs, nconn);
+	close(ep);
+	return (okcount);
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: loadgen [-c conns] [-d secs] [-m market] "
-	    "[-r rate] [-s subscribers] [-u users] host:port\n");
+	fprintf(stderr, "usage: loadgen [-c conns] [-D ackfile] [-d secs] "
+	    "[-m market] [-r rate] [-s subscribers] [-u users] host:port\n");
 	exit(1);
 }
 
@@ -686,14 +816,17 @@ int
 main(int argc, char **argv)
 {
 	struct rlimit	 rl;
-	const char	*colon;
+	const char	*colon, *drainpath = NULL;
 	double		 secs = 5, rate = 20000, maxrate, got;
 	int		 ch, conns = 32, subs = 2000, i;
 
-	while ((ch = getopt(argc, argv, "c:d:m:r:s:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:D:d:m:r:s:u:")) != -1) {
 		switch (ch) {
 		case 'c':
 			conns = atoi(optarg);
+			break;
+		case 'D':
+			drainpath = optarg;
 			break;
 		case 'd':
 			secs = atof(optarg);
@@ -739,6 +872,24 @@ main(int argc, char **argv)
 	for (i = 0; i < nusers; i++)
 		tokens[i] = login();
 	wait_funded();
+
+	if (drainpath != NULL) {
+		signal(SIGPIPE, SIG_IGN);
+		if ((ackfile = fopen(drainpath, "w")) == NULL)
+			fatal("%s", drainpath);
+		run_drain(conns, rate, secs);
+		if (fclose(ackfile) != 0)
+			fatal("%s", drainpath);
+		printf("drain acked=%llu unavailable=%llu errors=%llu\n",
+		    (unsigned long long)okcount,
+		    (unsigned long long)unavailable,
+		    (unsigned long long)errcount);
+		for (i = 0; i < nusers; i++)
+			free(tokens[i]);
+		free(tokens);
+		free(samples);
+		return (errcount > 0);
+	}
 
 	maxrate = run_max(conns, secs);
 	printf("max orders_per_s=%.0f conns=%d errors=%llu\n", maxrate, conns,

@@ -11,12 +11,18 @@
 #include "config.h"
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -308,6 +314,58 @@ on_signal(int sig)
 		lws_cancel_service(server.ctx);
 }
 
+/*
+ * Stop accepting: close the listening sockets of both listeners while the
+ * open connections carry on. libwebsockets 4.1 has no call for it (its
+ * lws_context_deprecate() uses the listener after freeing it), so find the
+ * listening descriptors by port and dup2() a fresh unconnected socket over
+ * each: the port is closed at once, so connecting is refused, and the
+ * descriptor lws polls stays valid; the new socket reports POLLHUP, on
+ * which lws closes and frees its listener the ordinary way.
+ */
+static void
+stop_listening(struct kdexd *s)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len;
+	DIR			*d;
+	struct dirent		*de;
+	char			*end;
+	long			 l;
+	int			 ports[2], fd, on, dummy, n = 0;
+
+	ports[0] = lws_get_vhost_listen_port(s->vh_public);
+	ports[1] = lws_get_vhost_listen_port(s->vh_admin);
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		log_info("cannot close the listeners: /proc/self/fd: %s",
+		    strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		l = strtol(de->d_name, &end, 10);
+		if (*de->d_name == '\0' || *end != '\0' || l < 0 ||
+		    l > INT_MAX || (fd = (int)l) == dirfd(d))
+			continue;
+		len = sizeof on;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 ||
+		    !on)
+			continue;
+		len = sizeof sin;
+		if (getsockname(fd, (struct sockaddr *)&sin, &len) != 0 ||
+		    sin.sin_family != AF_INET ||
+		    (ntohs(sin.sin_port) != ports[0] &&
+		    ntohs(sin.sin_port) != ports[1]))
+			continue;
+		if ((dummy = socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0)) ==
+		    -1 || dup2(dummy, fd) == -1)
+			fatal("cannot close listener %d", fd);
+		close(dummy);
+		n++;
+	}
+	closedir(d);
+	log_info("stopped listening (%d sockets)", n);
+}
+
 static void
 cron(lws_sorted_usec_list_t *sul)
 {
@@ -562,11 +620,14 @@ main(int argc, char **argv)
 	}
 
 	/*
-	 * Drain: new requests get 503 while the queued batch commits and the
-	 * answers already owed go out (at most two seconds).
+	 * Drain: close the listening sockets first so that new connections
+	 * are refused rather than accepted and cut; requests on open
+	 * connections get 503 while the queued batch commits and the answers
+	 * already owed go out (at most two seconds).
 	 */
 	log_info("stopping: draining");
 	s->draining = 1;
+	stop_listening(s);
 	until = kdexd_now_ms() + 2000;
 	do {
 		if (route_batch_pending())
