@@ -667,6 +667,143 @@ START_TEST(test_set_fees)
 }
 END_TEST
 
+static void
+fill_tiers(struct fx *f, int64_t id, int ttier, int mtier, int32_t tppm,
+    int32_t mppm)
+{
+	struct ledger_fill	fl;
+
+	ck_assert_int_eq(ledger_fill_get(f->l, id, &fl), LEDGER_OK);
+	ck_assert_int_eq(fl.fee_tier, ttier);
+	ck_assert_int_eq(fl.maker_tier, mtier);
+	ck_assert_int_eq(fl.taker_fee_ppm, tppm);
+	ck_assert_int_eq(fl.maker_fee_ppm, mppm);
+}
+
+static void
+cross(struct fx *f, int64_t maker, int64_t taker, enum book_side mside,
+    uint64_t qty)
+{
+	struct exchange_cmd	c;
+
+	c = limit(f, maker, mside, 1000, qty);
+	ck_assert_int_eq(run1(f, &c).reject, EXCHANGE_OK);
+	c = limit(f, taker, mside == BOOK_SELL ? BOOK_BUY : BOOK_SELL, 1000,
+	    qty);
+	ck_assert_int_eq(run1(f, &c).reject, EXCHANGE_OK);
+}
+
+/*
+ * Fee tiers by 30-day volume: the table's rules, the crossing fill at the
+ * old tier and the next at the new one, rates and rounding per tier, a
+ * resting buy's reservation covering its tier's fee, the table and the
+ * tiers after a restart, and volume leaving the 30-day window.
+ */
+START_TEST(test_fee_tiers)
+{
+	struct fx			 f;
+	struct exchange_cmd		 c;
+	struct ledger_market		 lm;
+	struct market_tiers		 t;
+	const struct market_tiers	*mt;
+	unsigned int			 tier;
+	u128				 vol;
+
+	/* Base: maker rebate 200 ppm, taker 1000 ppm. */
+	fx_setup(&f, -200, 1000);
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_SET_TIERS;
+	c.market = f.mkt;
+	c.tiers.n = 3;
+	c.tiers.tier[1].min_volume = 150000;
+	c.tiers.tier[1].maker_fee_ppm = -300;
+	c.tiers.tier[1].taker_fee_ppm = 2000;	/* above the base taker */
+	c.tiers.tier[2].min_volume = 1000000000;
+	c.tiers.tier[2].maker_fee_ppm = -400;
+	c.tiers.tier[2].taker_fee_ppm = 400;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_BAD_REQUEST);
+	ck_assert_int_eq(ledger_fee_tiers_get(f.l, f.mkt, &t), LEDGER_OK);
+	ck_assert_uint_eq(t.n, 1);
+	c.tiers.tier[1].taker_fee_ppm = 500;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	ck_assert_int_eq(ledger_fee_tiers_get(f.l, f.mkt, &t), LEDGER_OK);
+	ck_assert_uint_eq(t.n, 3);
+	ck_assert(t.tier[1].min_volume == 150000);
+	ck_assert_int_eq(t.tier[2].maker_fee_ppm, -400);
+	/* Base rates below tier 1's taker rate are refused. */
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_SET_FEES;
+	c.market = f.mkt;
+	c.maker_fee_ppm = -200;
+	c.taker_fee_ppm = 400;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_BAD_REQUEST);
+	ck_assert_int_eq(ledger_market_get(f.l, f.mkt, &lm), LEDGER_OK);
+	ck_assert_int_eq(lm.cfg.taker_fee_ppm, 1000);
+
+	/* 100000 each: fee 100, rebate 20, at tier 0. */
+	cross(&f, f.a, f.b, BOOK_SELL, 100);
+	fill_tiers(&f, 1, 0, 0, 1000, -200);
+	/* 200000: both cross 150000 in this fill, still charged tier 0. */
+	cross(&f, f.a, f.b, BOOK_SELL, 100);
+	fill_tiers(&f, 2, 0, 0, 1000, -200);
+	bal(&f, LEDGER_FEE_USER, f.quote, 160, 160);
+	ck_assert_int_eq(exchange_user_tier(f.ex, f.mkt, f.a, &tier, &vol), 0);
+	ck_assert(tier == 1 && vol == 200000);
+	/* The next fill at tier 1: 7000 * 500 ppm = 3.5 -> 4; 2.1 -> 2. */
+	cross(&f, f.a, f.b, BOOK_SELL, 7);
+	fill_tiers(&f, 3, 1, 1, 500, -300);
+	bal(&f, f.a, f.quote, DEP + 207042, DEP + 207042);
+	bal(&f, f.b, f.quote, DEP - 207204, DEP - 207204);
+	bal(&f, LEDGER_FEE_USER, f.quote, 162, 162);
+
+	/*
+	 * A resting buy reserves at the base rates, 10 * (1000 + 1) =
+	 * 10010, which covers any tier; as a tier-1 maker B gets a 3 rebate
+	 * (10000 * 300 ppm) and A pays 5 as a tier-1 taker.
+	 */
+	c = limit(&f, f.b, BOOK_BUY, 1000, 10);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	bal(&f, f.b, f.quote, DEP - 207204 - 10010, DEP - 207204);
+	c = limit(&f, f.a, BOOK_SELL, 1000, 10);
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	fill_tiers(&f, 4, 1, 1, 500, -300);
+	bal(&f, f.b, f.quote, DEP - 217201, DEP - 217201);
+	bal(&f, f.a, f.quote, DEP + 217037, DEP + 217037);
+	bal(&f, LEDGER_FEE_USER, f.quote, 164, 164);
+
+	/* A restart: the table from the ledger, tiers from the fills. */
+	exchange_close(f.ex);
+	fx_open(&f);
+	mt = exchange_market_tiers(f.ex, f.mkt);
+	ck_assert_ptr_nonnull(mt);
+	ck_assert_uint_eq(mt->n, 3);
+	ck_assert_int_eq(mt->tier[0].taker_fee_ppm, 1000);
+	ck_assert_int_eq(exchange_user_tier(f.ex, f.mkt, f.b, &tier, &vol), 0);
+	ck_assert(tier == 1 && vol == 217000);
+	cross(&f, f.b, f.a, BOOK_SELL, 1);
+	fill_tiers(&f, 5, 1, 1, 500, -300);
+
+	/* 31 days on, the volume has left the window: tier 0 again. */
+	f.now += 31ULL * 86400 * 1000;
+	cross(&f, f.a, f.b, BOOK_SELL, 1);
+	fill_tiers(&f, 6, 0, 0, 1000, -200);
+	ck_assert_int_eq(exchange_user_tier(f.ex, f.mkt, f.a, &tier, &vol), 0);
+	ck_assert(tier == 0 && vol == 1000);
+
+	/* No tiers: n 1 stored, everyone at the base rates. */
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_SET_TIERS;
+	c.market = f.mkt;
+	c.tiers.n = 1;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_OK);
+	ck_assert_int_eq(ledger_fee_tiers_get(f.l, f.mkt, &t), LEDGER_OK);
+	ck_assert_uint_eq(t.n, 1);
+	c.market = 77;
+	ck_assert_int_eq(run1(&f, &c).reject, EXCHANGE_REJ_UNKNOWN_MARKET);
+	fx_teardown(&f);
+}
+END_TEST
+
 /*
  * Smaller runs under valgrind (which preloads its vgpreload library) or
  * when KDEX_TEST_SMALL is set: same code paths, fewer iterations.
@@ -788,6 +925,7 @@ exchange_suite(void)
 	tcase_add_test(tc, test_failed_commit_rolls_back);
 	tcase_add_test(tc, test_deposit_withdraw_commands);
 	tcase_add_test(tc, test_set_fees);
+	tcase_add_test(tc, test_fee_tiers);
 	tcase_add_test(tc, test_random_conservation);
 	suite_add_tcase(s, tc);
 	return s;
