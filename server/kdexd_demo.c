@@ -1,14 +1,22 @@
 /*
  * kdexd_demo: what --demo adds, so that a newcomer sees a live market.
  *
- * Every user who logs in gets demo funds (route_login) through the
- * exchange's deposit path: there is no on-chain deposit behind them, which
- * is why this is a demo. Unless the config says "demo-maker no", two
- * built-in users trade too: a market maker re-quotes five levels a side
- * around a drifting mid price every two seconds, and a taker crosses the
- * spread every three seconds, so trades, candles and book updates flow.
- * Their keys come from fixed seeds, so a restart finds the same users and
- * credits nothing twice.
+ * Unless the config says "demo-maker no", two built-in users trade: a
+ * market maker re-quotes five levels a side around a drifting mid price
+ * every two seconds, and a taker crosses the spread every three seconds,
+ * so trades, candles and book updates flow. They are funded the way real
+ * users are (kdexd_settle.c, settle_demo_user): each gets a storage
+ * account it owns on the devnet, with the operator's SEND_ON_BEHALF per
+ * market token, registered after the same on-chain check as POST
+ * /account/storage; the devnet faucet sends it tokens and the deposit
+ * watcher credits them. Their trades settle on chain like anyone's. They
+ * start trading once the credits are in. Their keys come from fixed
+ * seeds, so a restart finds the same users and storage accounts, and the
+ * faucet's send is keyed, so nothing is funded twice.
+ *
+ * Every user who logs in still gets demo funds at login (route_login),
+ * credited off chain; the demo reserve carries those on chain at
+ * settlement (doc/settlement.md).
  */
 #include "config.h"
 
@@ -20,6 +28,8 @@
 #include "exchange.h"
 #include "keeta_account.h"
 #include "kdexd.h"
+#include "kdexd_settle.h"
+#include "ledger.h"
 #include "util.h"
 
 #define DEMO_LEVELS	5
@@ -29,8 +39,10 @@
 static int64_t	mm_uid, taker_uid;
 static uint64_t	mids[KDEXD_MARKETS_MAX];
 static int64_t	last_quote_ms, last_take_ms;
+static int	funded;
 
-/* A demo user from a fixed seed phrase; registers and funds it. */
+/* A demo user from a fixed seed phrase; registers it and has the chain
+ * worker fund it. */
 static int64_t
 demo_user(const char *phrase, unsigned int mult, char **cause)
 {
@@ -47,12 +59,12 @@ demo_user(const char *phrase, unsigned int mult, char **cause)
 		return (0);
 	}
 	keeta_address_encode(keeta_account_pubkey(acct), addr);
-	keeta_account_free(acct);
 	if ((uid = route_user_id(addr)) == 0) {
+		keeta_account_free(acct);
 		xasprintf(cause, "cannot register demo user %s", addr);
 		return (0);
 	}
-	route_demo_fund(uid, addr, mult);
+	settle_demo_user(uid, acct, mult);
 	log_info("demo user %s (%s)", addr, phrase);
 	return (uid);
 }
@@ -152,6 +164,32 @@ demo_take(size_t mi)
 	    buy ? mids[mi] + 2 * step : mids[mi] - 2 * step, lots);
 }
 
+/* Both demo users hold every market token in the ledger: credited. */
+static int
+demo_funded(struct kdexd *s)
+{
+	const struct market	*m;
+	struct ledger_token	 t;
+	struct ledger_balance	 b;
+	size_t			 i;
+	int			 k, u;
+
+	for (i = 0; i < route_market_count(); i++) {
+		m = route_market(i);
+		for (k = 0; k < 4; k++) {
+			u = k / 2;
+			if (ledger_token_find(s->ledger, k % 2 ?
+			    m->cfg.quote.address : m->cfg.base.address, &t) !=
+			    LEDGER_OK || ledger_balance_get(s->ledger, u ?
+			    taker_uid : mm_uid, t.id, &b) != LEDGER_OK ||
+			    b.total == 0)
+				return (0);
+		}
+	}
+	log_info("demo users funded on chain; trading starts");
+	return (1);
+}
+
 void
 demo_cron(struct kdexd *s)
 {
@@ -159,6 +197,8 @@ demo_cron(struct kdexd *s)
 	size_t	i;
 
 	if (!s->conf.demo_maker || mm_uid == 0 || s->draining)
+		return;
+	if (!funded && !(funded = demo_funded(s)))
 		return;
 	if (now - last_quote_ms >= QUOTE_MS) {
 		last_quote_ms = now;

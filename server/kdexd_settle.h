@@ -31,13 +31,16 @@
  *   - every KDEXD_SETTLE_MS (default 1000) the loop resumes the oldest
  *     pending/published batch, else nets the unsettled fills into a new
  *     one (ledger_batch_create: journaled before anything is published).
- *     The worker publishes ONE staple of SENDs signed by the operator
- *     (SEND_ON_BEHALF): each net payer's storage account pays net
- *     receivers' storage accounts directly, fees go to the operator's
- *     account. Idempotency key "kdex-settle-<batch id>"; a resumed batch
- *     first asks the chain (keeta_client_idempotent) whether it applied.
- *     Batches with only off-chain (demo) users are confirmed without a
- *     staple.
+ *     The worker publishes ONE staple of SENDs signed by the operator:
+ *     each net payer's storage account (SEND_ON_BEHALF) sends to the
+ *     clearing account, then the clearing account (operator = OWNER)
+ *     sends to each net receiver's; fees stay in the clearing account.
+ *     Idempotency key "kdex-settle-<batch id>"; a resumed batch first
+ *     asks the chain (keeta_client_idempotent) whether it applied.
+ *     Logged-in --demo users (credited off chain) are carried by the demo
+ *     reserve, so their trades settle on chain too.
+ *   - at start, the clearing account (and the demo reserve) is found or
+ *     created on chain and recorded; --demo users are funded on chain.
  *   - in the same tick, after settlement: the oldest processing (resumed:
  *     the chain is asked first) or queued withdrawal is published as one
  *     operator-signed SEND from S_user, key "kdex-wd-<id>", then completed
@@ -47,6 +50,8 @@
 #define KDEXD_SETTLE_H
 
 #include <stdint.h>
+
+#include "money.h"
 
 struct kdexd;
 struct kdexd_req;
@@ -74,5 +79,51 @@ void	settle_recon_run(struct kdexd_req *, struct kdexd_resp *,
 	    settle_recon_fn *);
 /* POST /deposits/notify: scan soon. */
 void	settle_notify(int64_t uid);
+
+/*
+ * The clearing account every settlement staple passes through (a storage
+ * account the operator owns; fees stay in it) and, with --demo on the
+ * embedded devnet, the demo reserve that carries logged-in demo users'
+ * off-chain credits on chain. "" until found or created on chain; the
+ * address is recorded in <data>/clearing (<data>/reserve) and stays.
+ * Borrowed, valid until settle_stop().
+ */
+const char	*settle_clearing_address(void);
+const char	*settle_reserve_address(void);
+/*
+ * --demo: fund demo user uid (key acct; ownership passes) through the
+ * chain: a storage account it owns with the operator's SEND_ON_BEHALF per
+ * market token, registered after the same on-chain check as POST
+ * /account/storage, then the faucet deposits 1,000 base and 100,000
+ * quote tokens times mult, once (keyed on the faucet's chain), which the
+ * deposit watcher credits. Without a faucet (external representatives)
+ * nothing is funded.
+ */
+struct keeta_account;
+void	settle_demo_user(int64_t uid, struct keeta_account *acct,
+	    unsigned int mult);
+
+/*
+ * POST /withdrawals/request, before the command is queued: the token's
+ * limits from the config (kdexd_conf.h: withdraw-max, the rolling 24 h
+ * sums per user and of everyone). Returns 0 and *approval (1: above
+ * withdraw-approval, the withdrawal waits for an operator) when the
+ * request may go on, or -1 with resp filled (422 limit_exceeded, 500)
+ * when it is refused. A request let through counts against the rolling
+ * sums at once, before its batch commits, so two requests in one batch
+ * cannot both take the last of a limit.
+ */
+int	settle_withdraw_check(struct kdexd_resp *, int64_t uid,
+	    int64_t token, u128 amount, int *approval);
+
+/* Prometheus text of the settlement counters and gauges; caller frees. */
+char	*settle_metrics(void);
+/*
+ * Alerts as members of o (GET /admin/status, recon status): critical
+ * rows and corrections since the start, users frozen by reconciliation,
+ * withdrawals waiting for approval, per-token thresholds.
+ */
+struct cJSON;
+void	settle_alerts_json(struct cJSON *o);
 
 #endif
