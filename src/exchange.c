@@ -572,7 +572,6 @@ static void
 normalize(struct exchange *ex, struct xorder *o)
 {
 	struct xmarket	*x = ex->mk[o->mk];
-	char		 ref[32];
 	u128		 n;
 
 	if (!o->live || o->type != BOOK_LIMIT)
@@ -581,9 +580,8 @@ normalize(struct exchange *ex, struct xorder *o)
 	assert(o->reserved >= n);
 	if (o->reserved == n)
 		return;
-	oref(ref, sizeof ref, "order", o->id);
-	ledger_fail(ex, ledger_release(ex->l, o->user, o->reserve_token,
-	    o->reserved - n, LEDGER_CAUSE_RESERVATION, ref));
+	ledger_fail(ex, ledger_hold(ex->l, o->user, o->reserve_token, true,
+	    o->reserved - n));
 	o->reserved = n;
 	omark(ex, o);
 }
@@ -593,16 +591,12 @@ static void
 finish(struct exchange *ex, struct xorder *o, enum ledger_order_status st,
     const char *reason)
 {
-	char	ref[32];
-
 	/* A market buy by budget has no size until it is done. */
 	if (o->qty == 0)
 		o->qty = o->filled;
-	oref(ref, sizeof ref, "order", o->id);
 	if (o->reserved != 0)
-		ledger_fail(ex, ledger_release(ex->l, o->user,
-		    o->reserve_token, o->reserved, LEDGER_CAUSE_RESERVATION,
-		    ref));
+		ledger_fail(ex, ledger_hold(ex->l, o->user, o->reserve_token,
+		    true, o->reserved));
 	o->reserved = 0;
 	o->status = st;
 	o->reason = reason;
@@ -722,7 +716,6 @@ apply_accepted(struct exchange *ex, struct xmarket *x,
 {
 	const struct book_event	*e = &xe->ev;
 	struct xorder		*o;
-	char			 ref[32];
 
 	assert(ex->pend.cmd != NULL);
 	o = onew(ex, (int64_t)e->accepted.id);
@@ -740,9 +733,8 @@ apply_accepted(struct exchange *ex, struct xmarket *x,
 	o->expire_at = (int64_t)e->accepted.expire_at;
 	o->created_at = (int64_t)e->time;
 	scopy(o->client_id, sizeof o->client_id, xe->client_id);
-	oref(ref, sizeof ref, "order", o->id);
-	ledger_fail(ex, ledger_reserve(ex->l, o->user, o->reserve_token,
-	    ex->pend.amount, LEDGER_CAUSE_RESERVATION, ref));
+	ledger_fail(ex, ledger_hold(ex->l, o->user, o->reserve_token, false,
+	    ex->pend.amount));
 	o->reserved = ex->pend.amount;
 	omark(ex, o);
 }

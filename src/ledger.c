@@ -127,6 +127,7 @@ struct bal {
 	int	used;
 	int	dirty;
 	int	stored;		/* the row exists in the database */
+	struct ledger_delta hold;	/* net ledger_hold() of the txn */
 };
 
 /*
@@ -318,6 +319,7 @@ static int	 op_begin(struct ledger *);
 static int	 op_end(struct ledger *, int);
 static int	 bal_flush(struct ledger *);
 static int	 audit_flush(struct ledger *);
+static void	 hold_emit(struct ledger *);
 static void	 bal_drop(struct ledger *);
 
 const char *
@@ -1092,6 +1094,12 @@ bal_flush(struct ledger *l)
 	/* The hot statements ROLLBACK on error: never write after one. */
 	if (l->poisoned)
 		return -1;
+	/* Lines first: they must go out before the entries stop being dirty. */
+	if (l->ndirty != 0) {
+		hold_emit(l);
+		if (audit_flush(l) == -1)
+			return -1;
+	}
 	for (i = 0; i < l->ndirty; i++) {
 		b = &l->bal[l->dirty[i]];
 		assert(b->used && b->dirty);
@@ -1210,6 +1218,7 @@ audit_flush(struct ledger *l)
 
 	if (l->poisoned)
 		return -1;
+	hold_emit(l);
 	if (l->amulti == NULL) {
 		sql = xstrdup("INSERT OR ROLLBACK INTO audit_log(ts, user_id, "
 		    "token_id, cause, ref, d_available, d_total) VALUES ");
@@ -1278,6 +1287,60 @@ bal_apply(struct ledger *l, int64_t user, int64_t token,
 		return LEDGER_ERR;
 	b->avail = na;
 	b->total = nt;
+	bal_mark(l, b);
+	return LEDGER_OK;
+}
+
+/*
+ * The net of the transaction's ledger_hold() calls: one reservation line
+ * per (user, token) instead of one per order event.  Only buffers audit
+ * lines, so it may run before any flush.
+ */
+static void
+hold_emit(struct ledger *l)
+{
+	struct bal	*b;
+	size_t		 i;
+
+	for (i = 0; i < l->ndirty; i++) {
+		b = &l->bal[l->dirty[i]];
+		if (b->hold.abs == 0)
+			continue;
+		audit(l, b->user, b->token, LEDGER_CAUSE_RESERVATION, "orders",
+		    b->hold.neg, b->hold.abs, false, 0);
+		b->hold.neg = false;
+		b->hold.abs = 0;
+	}
+}
+
+int
+ledger_hold(struct ledger *l, int64_t user, int64_t token, bool release,
+    u128 amount)
+{
+	struct ledger_delta	 d;
+	struct bal		*b;
+	u128			 na;
+
+	assert(l->explicit_txn);
+	if (user <= 0 || token <= 0)
+		return LEDGER_INVALID;
+	if (l->poisoned)
+		return LEDGER_ERR;
+	if (amount == 0)
+		return LEDGER_OK;
+	if ((b = bal_load(l, user, token)) == NULL)
+		return LEDGER_ERR;
+	if (release) {
+		if (money_add(&na, b->avail, amount) == -1 || na > b->total)
+			return LEDGER_OVERFLOW;
+	} else if (money_sub(&na, b->avail, amount) == -1)
+		return LEDGER_INSUFFICIENT;
+	d.neg = !release;
+	d.abs = amount;
+	/* |net| <= total, which fits. */
+	if (ledger_delta_add(&b->hold, &d) == -1)
+		return LEDGER_OVERFLOW;
+	b->avail = na;
 	bal_mark(l, b);
 	return LEDGER_OK;
 }

@@ -228,6 +228,14 @@ int	ledger_spend_reserved(struct ledger *, int64_t, int64_t, u128,
 int	ledger_move(struct ledger *, int64_t, int64_t,
 	    const struct ledger_delta *, const struct ledger_delta *,
 	    enum ledger_cause, const char *);
+/*
+ * Reserve (release false) or release an amount of available inside an
+ * explicit transaction, like ledger_reserve()/ledger_release(), but with
+ * one audit line (cause reservation, ref "orders") per user and token for
+ * the transaction's net instead of one per call: the orders table keeps
+ * what each order holds.  The exchange uses it for order reservations.
+ */
+int	ledger_hold(struct ledger *, int64_t, int64_t, bool, u128);
 /* Operator correction of a total (and available) by a signed delta. */
 int	ledger_correct(struct ledger *, int64_t, int64_t,
 	    const struct ledger_delta *, const char *);
