@@ -10,6 +10,11 @@
  * status changes, tight limits) go to both; the formatted event streams
  * must be identical, command by command, and the depth snapshots equal.
  *
+ * Fee tiers: a second random source (so the streams above stay as they
+ * were) now and then sets a user's tier or a new tier table on both; the
+ * reference looks the rates up by the user's tier at each fill, where the
+ * book keeps the tier on each order.
+ *
  * KDEX_DIFF_N sets the commands per stream (default 30000, four streams:
  * 120,000 commands); under valgrind the default drops to 3000.
  */
@@ -59,10 +64,13 @@ fmt_event(char *buf, size_t len, const struct book_event *ev)
 		money_format_u128(d, ev->trade.maker_rebate);
 		snprintf(buf, len, "T %" PRIu64 " %" PRIu64 " %" PRIu64 " %"
 		    PRIu64 " %d %" PRIu64 " %" PRIu64 " %s %s %s %s %" PRIu64
-		    " %" PRIu64, ev->trade.taker_id, ev->trade.maker_id,
-		    ev->trade.taker_user, ev->trade.maker_user,
-		    ev->trade.taker_side, ev->trade.price, ev->trade.qty, a, b,
-		    c, d, ev->trade.taker_left, ev->trade.maker_left);
+		    " %" PRIu64 " tiers %u %u %d %d", ev->trade.taker_id,
+		    ev->trade.maker_id, ev->trade.taker_user,
+		    ev->trade.maker_user, ev->trade.taker_side,
+		    ev->trade.price, ev->trade.qty, a, b, c, d,
+		    ev->trade.taker_left, ev->trade.maker_left,
+		    ev->trade.taker_tier, ev->trade.maker_tier,
+		    ev->trade.taker_fee_ppm, ev->trade.maker_fee_ppm);
 		break;
 	case BOOK_EV_RESTED:
 		snprintf(buf, len, "S %" PRIu64 " %" PRIu64 " %d %" PRIu64 " %"
@@ -134,7 +142,21 @@ struct ref {
 	uint64_t	 now;
 	struct evlog	*log;
 	uint64_t	 seq;
+	struct market_tiers tiers;
+	unsigned int	 utier[64];	/* by user id */
 };
+
+/* The rate of a user's fills as maker or taker: by their current tier. */
+static int32_t
+ref_rate(const struct ref *r, uint64_t user, int maker)
+{
+	unsigned int	t = r->utier[user];
+
+	if (t >= r->tiers.n)
+		return maker ? r->m.cfg.maker_fee_ppm : r->m.cfg.taker_fee_ppm;
+	return maker ? r->tiers.tier[t].maker_fee_ppm :
+	    r->tiers.tier[t].taker_fee_ppm;
+}
 
 static void
 ref_emit(struct ref *r, struct book_event *ev)
@@ -350,11 +372,11 @@ enum { R_FILLED, R_PRICE, R_STP, R_BUDGET };
 static int
 ref_match(struct ref *r, struct rorder *t, uint64_t limit, u128 *budget)
 {
-	const struct market_config	*c = &r->m.cfg;
 	struct rorder			*mk;
 	struct book_event		 ev;
 	uint64_t			 fill;
 	u128				 notional, per, afford;
+	int32_t				 tr = ref_rate(r, t->user, 0), mr;
 
 	while (t->left > 0) {
 		mk = ref_best(r, !t->side);
@@ -372,7 +394,7 @@ ref_match(struct ref *r, struct rorder *t, uint64_t limit, u128 *budget)
 		fill = t->left < mk->left ? t->left : mk->left;
 		if (budget != NULL) {
 			per = (u128)mk->price * r->m.unit;
-			per += ref_fee_up(per, c->taker_fee_ppm);
+			per += ref_fee_up(per, tr);
 			afford = *budget / per;
 			if (afford == 0)
 				return R_BUDGET;
@@ -382,9 +404,14 @@ ref_match(struct ref *r, struct rorder *t, uint64_t limit, u128 *budget)
 		notional = (u128)fill * mk->price * r->m.unit;
 		memset(&ev, 0, sizeof ev);
 		ev.type = BOOK_EV_TRADE;
-		ev.trade.taker_fee = ref_fee_up(notional, c->taker_fee_ppm);
-		ev.trade.maker_fee = ref_fee_up(notional, c->maker_fee_ppm);
-		ev.trade.maker_rebate = ref_rebate(notional, c->maker_fee_ppm);
+		mr = ref_rate(r, mk->user, 1);
+		ev.trade.taker_fee = ref_fee_up(notional, tr);
+		ev.trade.maker_fee = ref_fee_up(notional, mr);
+		ev.trade.maker_rebate = ref_rebate(notional, mr);
+		ev.trade.taker_tier = r->utier[t->user];
+		ev.trade.maker_tier = r->utier[mk->user];
+		ev.trade.taker_fee_ppm = tr;
+		ev.trade.maker_fee_ppm = mr;
 		if (budget != NULL)
 			*budget -= notional + ev.trade.taker_fee;
 		t->left -= fill;
@@ -817,6 +844,33 @@ static const char *coverage[] = {
 
 static const char *cids[] = { "", "", "", "a", "b", "c", "order-1" };
 
+/*
+ * A random table valid for m's base rates: takers within [floor, base],
+ * floor keeping the lowest taker rate at least the base rebate; makers
+ * within [-lowest taker, base maker].
+ */
+static void
+diff_tiers(uint64_t *ts, const struct market *m, struct market_tiers *t)
+{
+	int32_t		bm = m->cfg.maker_fee_ppm, bt = m->cfg.taker_fee_ppm;
+	int32_t		lo = bm < 0 ? -bm : 0, mint = bt;
+	unsigned int	i;
+
+	market_tiers_base(m, t);
+	t->n = 1 + (unsigned int)pick(ts, 3);
+	for (i = 1; i < t->n; i++) {
+		t->tier[i].min_volume = t->tier[i - 1].min_volume + 1 +
+		    pick(ts, 1000);
+		t->tier[i].taker_fee_ppm = lo + (int32_t)pick(ts,
+		    (uint64_t)(bt - lo) + 1);
+		if (t->tier[i].taker_fee_ppm < mint)
+			mint = t->tier[i].taker_fee_ppm;
+	}
+	for (i = 1; i < t->n; i++)
+		t->tier[i].maker_fee_ppm = bm - (int32_t)pick(ts,
+		    (uint64_t)(bm + mint) + 1);
+}
+
 static void
 diff_stream(unsigned int seed, const struct profile *pf, int n)
 {
@@ -829,6 +883,7 @@ diff_stream(unsigned int seed, const struct profile *pf, int n)
 	struct book_level	 lv[512];
 	char			*cause;
 	uint64_t		 s = seed, now = 1000, next_id = 1, id, mid = 1000;
+	uint64_t		 ts = seed * 7919u + 1;	/* tier changes */
 	uint64_t		 user, ids[64];
 	enum book_reject	 e1, e2;
 	size_t			 c1, c2, nl, k;
@@ -860,9 +915,21 @@ diff_stream(unsigned int seed, const struct profile *pf, int n)
 	ref = xcalloc(1, sizeof *ref);
 	ref->m = m;
 	ref->log = rl;
+	market_tiers_base(&m, &ref->tiers);
 	b = book_create(&m, 1, engine_sink, el);
 
 	for (i = 0; i < n; i++) {
+		/* No events: a user's tier (some past the table) or a table. */
+		if (pick(&ts, 40) == 0) {
+			j = 1 + (int)pick(&ts, pf->users);
+			ref->utier[j] = (unsigned int)pick(&ts, 4);
+			ck_assert_int_ge(book_set_user_tier(b, (uint64_t)j,
+			    ref->utier[j]), 0);
+		}
+		if (pick(&ts, 400) == 0) {
+			diff_tiers(&ts, &m, &ref->tiers);
+			ck_assert_int_eq(book_set_tiers(b, &ref->tiers), 0);
+		}
 		el->n = rl->n = 0;
 		now += pick(&s, 3);
 		user = 1 + pick(&s, pf->users);
@@ -939,6 +1006,7 @@ diff_stream(unsigned int seed, const struct profile *pf, int n)
 					break;
 				}
 			}
+			p.tier = ref->utier[user];
 			e1 = book_place(b, now, &p);
 			e2 = ref_place(ref, now, &p);
 		} else if (op < 73) {
