@@ -44,7 +44,7 @@
 
 struct kdexd		*kdexd_server;
 static struct kdexd	 server;
-static lws_sorted_usec_list_t cron_sul, gather_sul;
+static lws_sorted_usec_list_t cron_sul;
 
 static const char usage_text[] =
     "usage: kdexd [-dhV] [--config file] [--data dir] [--listen host:port]\n"
@@ -381,38 +381,6 @@ cron(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(s->ctx, 0, sul, cron, 100 * LWS_US_PER_MS);
 }
 
-static void
-gather_wake(lws_sorted_usec_list_t *sul)
-{
-	(void)sul;		/* only ends the poll */
-}
-
-/*
- * Once a command is queued, keep serving the sockets for a short window
- * before running the batch: the batch costs one fsync whatever its size,
- * so requests already on the wire should join it. The window is half the
- * last batch's engine time (at most 2 ms), so a fast disk adds little.
- */
-static void
-gather(struct kdexd *s)
-{
-	int64_t	now, end, win;
-
-	win = s->last_engine_us / 2;
-	if (win > 2000)
-		win = 2000;
-	if (win < 50)
-		return;
-	end = kdexd_now_us() + win;
-	while ((now = kdexd_now_us()) < end && !s->stopping) {
-		lws_sul_schedule(s->ctx, 0, &gather_sul, gather_wake,
-		    (lws_usec_t)(end - now));
-		if (lws_service(s->ctx, 0) < 0)
-			break;
-	}
-	lws_sul_cancel(&gather_sul);
-}
-
 /* kdexd_http.h accessors. */
 struct exchange *
 kdexd_exchange(struct kdexd *s)
@@ -613,10 +581,13 @@ main(int argc, char **argv)
 		if (lws_service(s->ctx, 0) < 0)
 			break;
 		settle_poll(s);
-		if (route_batch_pending()) {
-			gather(s);
+		/*
+		 * Group commit with no timer: what one poll brought in is one
+		 * batch. While its fsync runs, the next requests queue in
+		 * the sockets, so the batch grows with the load by itself.
+		 */
+		if (route_batch_pending())
 			route_run_batch(s);
-		}
 	}
 
 	/*

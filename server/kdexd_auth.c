@@ -243,16 +243,22 @@ auth_check_token(struct kdexd *s, const char *tok, char user[KDEXD_USER_MAX],
 
 	unsigned int		 h = 2166136261u;
 	struct tokcache		*tc;
+	size_t			 toklen;
 
 	if (strncmp(tok, "Bearer ", 7) == 0)
 		tok += 7;
 	*why = "malformed token";
-	if (strlen(tok) > 2048)
+	if ((toklen = strlen(tok)) > 2048)
 		return (-1);
 	for (dot1 = tok; *dot1 != '\0'; dot1++)
 		h = (h ^ (unsigned char)*dot1) * 16777619u;
 	tc = &tokcache[h % TOKCACHE];
-	if (tc->tok != NULL && strcmp(tc->tok, tok) == 0) {
+	/*
+	 * Constant time: the slot may hold another user's token, and a
+	 * byte-by-byte compare would let a prober learn it by timing.
+	 */
+	if (tc->tok != NULL && strlen(tc->tok) == toklen &&
+	    util_memeq_ct(tc->tok, tok, toklen) == 0) {
 		if (tc->exp_ms <= kdexd_now_ms()) {
 			*why = "token expired";
 			return (-1);

@@ -25,6 +25,8 @@
 #include "kdexd.h"
 #include "util.h"
 
+#define HDR_ROOM	1024	/* room for the response headers */
+
 /* Per connection state (libwebsockets' per-session data). */
 struct conn {
 	struct lws		*wsi;
@@ -225,8 +227,8 @@ conn_answer(struct conn *c, struct kdexd_resp *resp)
 		text = json_print(resp->body);
 	len = strlen(text);
 	free(c->out);
-	c->out = xmalloc(LWS_PRE + len + 1);
-	memcpy(c->out + LWS_PRE, text, len + 1);
+	c->out = xmalloc(LWS_PRE + HDR_ROOM + len + 1);
+	memcpy(c->out + LWS_PRE + HDR_ROOM, text, len + 1);
 	free(text);
 	c->outlen = len;
 	c->status = resp->status;
@@ -465,11 +467,18 @@ conn_dispatch(struct conn *c)
 	}
 }
 
+/*
+ * Headers and body go out in one write (one send() instead of two per
+ * answer): the headers are built in front of the body, which conn_answer()
+ * placed HDR_ROOM bytes into c->out for that.
+ */
 static int
 conn_write(struct conn *c)
 {
-	unsigned char	 hdr[LWS_PRE + 1024], *start, *p, *end;
+	unsigned char	 hdr[LWS_PRE + HDR_ROOM], *start, *p, *end;
+	unsigned char	*buf;
 	char		 ra[16];
+	size_t		 hlen;
 	int		 n;
 
 	if (!c->ready)
@@ -490,10 +499,14 @@ conn_write(struct conn *c)
 	    (const unsigned char *)"cache-control:",
 	    (const unsigned char *)"no-store", 8, &p, end))
 		return (-1);
-	if (lws_finalize_write_http_header(c->wsi, start, &p, end))
+	if (lws_finalize_http_header(c->wsi, &p, end))
 		return (-1);
-	if (lws_write(c->wsi, (unsigned char *)c->out + LWS_PRE, c->outlen,
-	    LWS_WRITE_HTTP_FINAL) != (int)c->outlen)
+	hlen = (size_t)(p - start);
+	buf = (unsigned char *)c->out + LWS_PRE + HDR_ROOM - hlen;
+	memcpy(buf, start, hlen);
+	/* Raw: lws sends it as is and buffers what the socket refuses. */
+	if (lws_write(c->wsi, buf, hlen + c->outlen,
+	    LWS_WRITE_HTTP_HEADERS) != (int)(hlen + c->outlen))
 		return (-1);
 	n = c->close_after;
 	conn_reset(c);
@@ -533,7 +546,10 @@ conn_start(struct lws *wsi, struct conn *c, const char *path, int admin)
 	c->close_after = 0;
 	kdexd_server->stats.http_conns++;
 	snprintf(c->path, sizeof c->path, "%s", path != NULL ? path : "/");
-	if (lws_get_peer_simple(wsi, c->peer, sizeof c->peer) == NULL)
+	/* The peer of a keep-alive connection does not change: one
+	 * getpeername() per connection, not per request. */
+	if (c->peer[0] == '\0' &&
+	    lws_get_peer_simple(wsi, c->peer, sizeof c->peer) == NULL)
 		snprintf(c->peer, sizeof c->peer, "unknown");
 	c->method = conn_method(wsi);
 
