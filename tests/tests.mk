@@ -33,3 +33,9 @@ EXTRA_DIST += tests/kdexd_drain.test
 # Issue 8 (engineer G): fee tiers by 30-day volume, real kdexd + console.
 TESTS += tests/kdexd_tiers.test
 EXTRA_DIST += tests/kdexd_tiers.test tests/kdexd-tiers.js
+
+# Issue 5 (engineer D): kill -9 campaign and devnet outage, real kdexd and
+# kdex-devnet driven through the official SDK (tests/kdexd-chaos.js).
+TESTS += tests/settle_crash.test tests/settle_outage.test
+EXTRA_DIST += tests/settle_crash.test tests/settle_outage.test \
+	tests/kdexd-chaos.js
