@@ -1570,6 +1570,7 @@ cmd_operator_show(struct console *c, const struct console_cmd *e,
 		{ "ONCHAIN", "onchain" },
 		{ "CLEARING", "clearing" },
 		{ "LEDGER", "ledger" },
+		{ "UNSETTLED", "unsettled" },
 		{ "STATUS", "status" },
 		{ "TOKEN", "token" },
 	};
