@@ -22,6 +22,13 @@
 #include "money.h"
 #include "util.h"
 
+/* The fills columns in the order bind_fill() binds them. */
+#define FILL_COLUMNS	"id, market_id, seq, ts, price, qty, taker_side, " \
+	"taker_order, maker_order, taker_user, maker_user, base_amount, " \
+	"quote_amount, taker_fee, maker_fee, fee_token, taker_fee_ppm, " \
+	"maker_fee_ppm, fee_tier, settlement_batch, maker_tier"
+#define FILL_NCOLUMNS	21
+
 /* Prepared statements, prepared once on first use. */
 enum {
 	S_COUNTER_GET,
@@ -84,12 +91,9 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_ORDER_GET] = "SELECT * FROM orders WHERE id = ?1",
 	[S_ORDER_CLIENT] = "SELECT * FROM orders WHERE user_id = ?1 AND "
 	    "client_id = ?2 ORDER BY status < 2 DESC, id DESC LIMIT 1",
-	[S_FILL_INS] = "INSERT INTO fills(id, market_id, seq, ts, price, qty, "
-	    "taker_side, taker_order, maker_order, taker_user, maker_user, "
-	    "base_amount, quote_amount, taker_fee, maker_fee, fee_token, "
-	    "taker_fee_ppm, maker_fee_ppm, fee_tier, settlement_batch, "
-	    "maker_tier) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	[S_FILL_INS] = "INSERT INTO fills(" FILL_COLUMNS ") VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+	    "?17, ?18, ?19, ?20, ?21)",
 	[S_FILL_GET] = "SELECT * FROM fills WHERE id = ?1",
 	[S_USER_GET] = "SELECT * FROM users WHERE id = ?1",
 	[S_USER_FIND] = "SELECT * FROM users WHERE address = ?1",
@@ -116,6 +120,16 @@ static const char *stmt_sql[S_COUNT] = {
 	[S_ORDER_UPD_RB] = "UPDATE OR ROLLBACK orders SET price = ?10, qty = "
 	    "?11, filled = ?12, reserved = ?13, status = ?15, reason = ?16, "
 	    "updated_at = ?19 WHERE id = ?1",
+};
+
+/* One buffered fill, its amounts already text (bound SQLITE_STATIC). */
+#define FILL_GROUP	16
+struct fillrow {
+	struct ledger_fill	 f;
+	char			 base[MONEY_BUFSZ];
+	char			 quote[MONEY_BUFSZ];
+	char			 tfee[MONEY_BUFSZ + 1];
+	char			 mfee[MONEY_BUFSZ + 1];
 };
 
 /* One cached balance. */
@@ -168,6 +182,11 @@ struct ledger {
 	size_t		 narow, caparow;
 	sqlite3_stmt	*amulti;	/* AUDIT_GROUP rows at once */
 	sqlite3_stmt	*omulti;	/* ORDER_GROUP orders at once */
+
+	/* Fills of the open explicit transaction, written in groups. */
+	struct fillrow	*frow;
+	size_t		 nfrow, capfrow;
+	sqlite3_stmt	*fmulti;	/* FILL_GROUP fills at once */
 
 	/* User id -> status + 1 (0: empty), for the exchange's checks. */
 	int64_t		*ukey;
@@ -319,6 +338,7 @@ static int	 op_begin(struct ledger *);
 static int	 op_end(struct ledger *, int);
 static int	 bal_flush(struct ledger *);
 static int	 audit_flush(struct ledger *);
+static int	 fill_flush(struct ledger *);
 static void	 hold_emit(struct ledger *);
 static void	 bal_drop(struct ledger *);
 
@@ -613,6 +633,9 @@ prepare(struct ledger *l, const char *sql)
 {
 	sqlite3_stmt	*st;
 
+	/* Whatever it reads may be a fill still in the buffer. */
+	if (l->nfrow != 0 && fill_flush(l) == -1)
+		l->poisoned = 1;
 	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
 		fatalx("ledger: prepare '%s': %s", sql, sqlite3_errmsg(l->db));
 	return st;
@@ -775,6 +798,7 @@ ledger_close(struct ledger *l)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_finalize(l->amulti);
 	sqlite3_finalize(l->omulti);
+	sqlite3_finalize(l->fmulti);
 	if (sqlite3_close(l->db) != SQLITE_OK)
 		fatalx("ledger: close: %s", sqlite3_errmsg(l->db));
 	free(l->bal);
@@ -782,6 +806,7 @@ ledger_close(struct ledger *l)
 	free(l->ukey);
 	free(l->uval);
 	free(l->arow);
+	free(l->frow);
 	free(l);
 }
 
@@ -801,6 +826,8 @@ ledger_schema_version(struct ledger *l)
 sqlite3 *
 ledger_db(struct ledger *l)
 {
+	if (l->nfrow != 0 && fill_flush(l) == -1)
+		l->poisoned = 1;
 	return l->db;
 }
 
@@ -836,10 +863,13 @@ ledger_rollback(struct ledger *l)
 		sqlite3_reset(l->amulti);
 	if (l->omulti != NULL)
 		sqlite3_reset(l->omulti);
+	if (l->fmulti != NULL)
+		sqlite3_reset(l->fmulti);
 	if (sqlite3_get_autocommit(l->db) == 0)
 		db_exec(l, "ROLLBACK");
 	l->in_txn = l->explicit_txn = l->poisoned = 0;
 	l->narow = 0;
+	l->nfrow = 0;
 	bal_drop(l);
 }
 
@@ -847,7 +877,8 @@ int
 ledger_commit(struct ledger *l, char **cause)
 {
 	assert(l->in_txn);
-	if (!l->poisoned && (audit_flush(l) == -1 || bal_flush(l) == -1))
+	if (!l->poisoned && (fill_flush(l) == -1 || audit_flush(l) == -1 ||
+	    bal_flush(l) == -1))
 		l->poisoned = 1;
 	if (l->poisoned) {
 		if (cause != NULL)
@@ -2232,9 +2263,109 @@ rd_fill(sqlite3_stmt *st, void *out)
 	f->maker_tier = sqlite3_column_int(st, 20);
 }
 
+/* Format a fill's amounts into its row (no printf: one per trade). */
+static void
+fill_format(struct fillrow *r, const struct ledger_fill *f)
+{
+	r->f = *f;
+	fmt_amount(r->base, f->base_amount);
+	fmt_amount(r->quote, f->quote_amount);
+	if (ledger_delta_fmt(&f->taker_fee, r->tfee, sizeof r->tfee) == -1 ||
+	    ledger_delta_fmt(&f->maker_fee, r->mfee, sizeof r->mfee) == -1)
+		fatalx("ledger: format fee");
+}
+
+/* Bind a row at parameter b + 1 in FILL_COLUMNS order. */
+static void
+bind_fill(sqlite3_stmt *st, int b, const struct fillrow *r)
+{
+	const struct ledger_fill	*f = &r->f;
+
+	sqlite3_bind_int64(st, b + 1, f->id);
+	sqlite3_bind_int64(st, b + 2, f->market_id);
+	sqlite3_bind_int64(st, b + 3, (int64_t)f->seq);
+	sqlite3_bind_int64(st, b + 4, f->ts);
+	sqlite3_bind_int64(st, b + 5, (int64_t)f->price);
+	sqlite3_bind_int64(st, b + 6, (int64_t)f->qty);
+	sqlite3_bind_int(st, b + 7, f->taker_side);
+	sqlite3_bind_int64(st, b + 8, f->taker_order);
+	sqlite3_bind_int64(st, b + 9, f->maker_order);
+	sqlite3_bind_int64(st, b + 10, f->taker_user);
+	sqlite3_bind_int64(st, b + 11, f->maker_user);
+	sqlite3_bind_text(st, b + 12, r->base, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, b + 13, r->quote, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, b + 14, r->tfee, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, b + 15, r->mfee, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, b + 16, f->fee_token);
+	sqlite3_bind_int(st, b + 17, f->taker_fee_ppm);
+	sqlite3_bind_int(st, b + 18, f->maker_fee_ppm);
+	sqlite3_bind_int(st, b + 19, f->fee_tier);
+	sqlite3_bind_int64(st, b + 20, f->settlement_batch);
+	sqlite3_bind_int(st, b + 21, f->maker_tier);
+}
+
+/*
+ * Write the buffered fills, FILL_GROUP per statement.  INSERT OR ROLLBACK:
+ * no statement journal (see S_BAL_UPD); a duplicate id poisons the
+ * transaction as it would have when inserted one by one.
+ */
+static int
+fill_flush(struct ledger *l)
+{
+	sqlite3_stmt	*st;
+	size_t		 i = 0, j;
+	char		*sql, *p;
+
+	if (l->nfrow == 0)
+		return 0;
+	if (l->poisoned) {
+		l->nfrow = 0;
+		return -1;
+	}
+	if (l->fmulti == NULL) {
+		sql = xstrdup("INSERT OR ROLLBACK INTO fills(" FILL_COLUMNS
+		    ") VALUES ");
+		for (j = 0; j < FILL_GROUP; j++) {
+			xasprintf(&p, "%s%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+			    "?, ?, ?, ?, ?, ?, ?, ?, ?)", sql, j == 0 ? "" : ", ");
+			free(sql);
+			sql = p;
+		}
+		if (sqlite3_prepare_v3(l->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &l->fmulti, NULL) != SQLITE_OK)
+			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
+		free(sql);
+	}
+	for (; i + FILL_GROUP <= l->nfrow; i += FILL_GROUP) {
+		st = l->fmulti;
+		sqlite3_reset(st);
+		for (j = 0; j < FILL_GROUP; j++)
+			bind_fill(st, (int)(FILL_NCOLUMNS * j), &l->frow[i + j]);
+		if (step_done(l, st) == -1)
+			goto fail;
+	}
+	for (; i < l->nfrow; i++) {
+		st = stmt(l, S_FILL_INS);
+		bind_fill(st, 0, &l->frow[i]);
+		if (step_done(l, st) == -1)
+			goto fail;
+	}
+	l->nfrow = 0;
+	return 0;
+
+fail:
+	l->nfrow = 0;
+	return -1;
+}
+
+/*
+ * Inside ledger_begin() the row is buffered and written with the others at
+ * commit (or before anything reads the table); otherwise at once.
+ */
 int
 ledger_fill_insert(struct ledger *l, const struct ledger_fill *f)
 {
+	struct fillrow	 r;
 	sqlite3_stmt	*st;
 	int		 rc;
 
@@ -2243,28 +2374,18 @@ ledger_fill_insert(struct ledger *l, const struct ledger_fill *f)
 		return LEDGER_INVALID;
 	if (op_begin(l) == -1)
 		return LEDGER_ERR;
+	if (l->explicit_txn) {
+		if (l->nfrow == l->capfrow) {
+			l->capfrow = l->capfrow == 0 ? 256 : l->capfrow * 2;
+			l->frow = xreallocarray(l->frow, l->capfrow,
+			    sizeof *l->frow);
+		}
+		fill_format(&l->frow[l->nfrow++], f);
+		return op_end(l, LEDGER_OK);
+	}
+	fill_format(&r, f);
 	st = stmt(l, S_FILL_INS);
-	sqlite3_bind_int64(st, 1, f->id);
-	sqlite3_bind_int64(st, 2, f->market_id);
-	sqlite3_bind_int64(st, 3, (int64_t)f->seq);
-	sqlite3_bind_int64(st, 4, f->ts);
-	sqlite3_bind_int64(st, 5, (int64_t)f->price);
-	sqlite3_bind_int64(st, 6, (int64_t)f->qty);
-	sqlite3_bind_int(st, 7, f->taker_side);
-	sqlite3_bind_int64(st, 8, f->taker_order);
-	sqlite3_bind_int64(st, 9, f->maker_order);
-	sqlite3_bind_int64(st, 10, f->taker_user);
-	sqlite3_bind_int64(st, 11, f->maker_user);
-	bind_amount(st, 12, f->base_amount);
-	bind_amount(st, 13, f->quote_amount);
-	bind_delta(st, 14, &f->taker_fee);
-	bind_delta(st, 15, &f->maker_fee);
-	sqlite3_bind_int64(st, 16, f->fee_token);
-	sqlite3_bind_int(st, 17, f->taker_fee_ppm);
-	sqlite3_bind_int(st, 18, f->maker_fee_ppm);
-	sqlite3_bind_int(st, 19, f->fee_tier);
-	sqlite3_bind_int64(st, 20, f->settlement_batch);
-	sqlite3_bind_int(st, 21, f->maker_tier);
+	bind_fill(st, 0, &r);
 	rc = step_done(l, st) == 0 ? LEDGER_OK : LEDGER_ERR;
 	return op_end(l, rc);
 }
@@ -2274,6 +2395,8 @@ ledger_fill_get(struct ledger *l, int64_t id, struct ledger_fill *f)
 {
 	sqlite3_stmt	*st;
 
+	if (l->nfrow != 0 && fill_flush(l) == -1)
+		return LEDGER_ERR;
 	st = stmt(l, S_FILL_GET);
 	sqlite3_bind_int64(st, 1, id);
 	return get_one(st, rd_fill, f);

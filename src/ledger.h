@@ -330,6 +330,11 @@ struct ledger_fill {
 	int64_t	settlement_batch;	/* 0 until netted */
 	int	maker_tier;		/* the maker's fee tier */
 };
+/*
+ * Inside ledger_begin() the row is buffered and written, several per
+ * statement, at commit or before anything reads fills; a duplicate id then
+ * makes the commit fail.  Outside, it is written at once.
+ */
 int	ledger_fill_insert(struct ledger *, const struct ledger_fill *);
 int	ledger_fill_get(struct ledger *, int64_t, struct ledger_fill *);
 /* Fills of a user (either side; 0: all) and market (0: all), newest first. */
