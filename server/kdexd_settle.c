@@ -657,25 +657,34 @@ owned_storage(struct sjob *j, const struct keeta_pubkey *owner,
 }
 
 /*
- * Create a storage account owned by signer (one staple; its address
- * depends on the signer's head, so it is known only after publishing).
+ * Create a storage account owned by signer. Its address derives from the
+ * signer's head (keeta_identifier_derive), so it is known before
+ * publishing and storage_name() can add its naming block to the same
+ * staple (tx). Should the head move under us, the names go to the wrong
+ * account and the publish fails; the account then exists unnamed, and the
+ * next attempt finds it (owned_storage) and names it.
  */
 static int
 storage_create(struct sjob *j, const struct keeta_account *signer,
-    struct keeta_pubkey *out)
+    struct keeta_tx *tx, struct keeta_pubkey *out)
 {
 	struct keeta_client_error	 e;
-	struct keeta_tx			*tx;
+	uint8_t				 prev[KEETA_HASH_LEN];
+	int				 has;
 
-	tx = keeta_tx_new(st.kc, signer, NULL, 0);
-	if (keeta_tx_create_identifier(tx, KEETA_KEY_STORAGE) < 0 ||
-	    keeta_tx_publish(tx, &e) != 0 ||
-	    keeta_tx_identifier(tx, 0, out) != 0) {
-		keeta_tx_free(tx);
-		chain_why(j, "cannot create a storage account", &e);
+	if (keeta_client_head(st.kc, keeta_account_pubkey(signer), &has,
+	    prev, NULL, &e) != 0) {
+		chain_why(j, "cannot read the owner's chain", &e);
 		return (-1);
 	}
-	keeta_tx_free(tx);
+	if (!has)
+		keeta_opening_hash(keeta_account_pubkey(signer), prev);
+	keeta_identifier_derive(keeta_account_pubkey(signer), prev, 0,
+	    KEETA_KEY_STORAGE, out);
+	if (keeta_tx_create_identifier(tx, KEETA_KEY_STORAGE) < 0) {
+		snprintf(j->why, sizeof j->why, "cannot build the creation");
+		return (-1);
+	}
 	return (0);
 }
 
@@ -687,11 +696,12 @@ storage_create(struct sjob *j, const struct keeta_account *signer,
 static int
 storage_name(struct sjob *j, const struct keeta_account *signer,
     const struct keeta_pubkey *s, const char *name, const char *desc,
-    int grants)
+    int grants, int create)
 {
 	struct keeta_client_error	 e;
 	struct keeta_tx			*tx;
 	struct keeta_perm		 def, sob;
+	struct keeta_pubkey		 made;
 	const char			*why;
 	size_t				 i;
 	int				 rc;
@@ -701,6 +711,10 @@ storage_name(struct sjob *j, const struct keeta_account *signer,
 	if (keeta_perm_add_flag(&sob, KEETA_PERM_SEND_ON_BEHALF, &why) != 0)
 		fatalx("operator permission: %s", why);
 	tx = keeta_tx_new(st.kc, signer, NULL, 0);
+	if (create && storage_create(j, signer, tx, &j->storage) != 0) {
+		keeta_tx_free(tx);
+		return (-1);
+	}
 	rc = keeta_tx_set_info(tx, s, name, desc, "", &def);
 	for (i = 0; grants && rc == 0 && i < st.ntokens; i++)
 		rc = keeta_tx_modify_permissions(tx, s, &st.operator_pk, 0,
@@ -713,8 +727,15 @@ storage_name(struct sjob *j, const struct keeta_account *signer,
 	}
 	if (keeta_tx_publish(tx, &e) != 0) {
 		keeta_tx_free(tx);
-		chain_why(j, "cannot set the storage account's permissions",
-		    &e);
+		chain_why(j, create ? "cannot create the storage account" :
+		    "cannot set the storage account's permissions", &e);
+		return (-1);
+	}
+	if (create && (keeta_tx_identifier(tx, 0, &made) != 0 ||
+	    !keeta_pubkey_equal(&made, s))) {
+		keeta_tx_free(tx);
+		snprintf(j->why, sizeof j->why, "the storage account was "
+		    "created at another address; naming it next time");
 		return (-1);
 	}
 	keeta_tx_free(tx);
@@ -780,8 +801,9 @@ faucet_fund(struct sjob *j)
 
 /*
  * One of the operator's storage accounts (the clearing account, or the
- * demo reserve): checked when recorded, else found on chain (a crash
- * after creating it), else created; then named with the default
+ * demo reserve): checked when recorded, else found on chain (adopted
+ * and named if a failed attempt left it unnamed), else created and named
+ * in one staple, with the default
  * STORAGE_DEPOSIT + STORAGE_CAN_HOLD. The operator is its one OWNER and
  * holds no row on users' accounts but SEND_ON_BEHALF, so the clearing
  * account, having no row there, deposits into them under their defaults.
@@ -806,10 +828,8 @@ work_opstore(struct sjob *j)
 	} else if (owned_storage(j, &st.operator_pk, ops_name[j->kind],
 	    &j->storage, &found, &named) != 0)
 		return;
-	if (!found && storage_create(j, st.op, &j->storage) != 0)
-		return;
 	if (!named && storage_name(j, st.op, &j->storage, ops_name[j->kind],
-	    ops_desc[j->kind], 0) != 0)
+	    ops_desc[j->kind], 0, !found) != 0)
 		return;
 	keeta_address_encode(&j->storage, j->storage_addr);
 	if (j->kind == OPS_RESERVE && faucet_fund(j) != 0)
@@ -834,10 +854,9 @@ work_demo(struct sjob *j)
 		if (owned_storage(j, &j->user, DEMO_STORAGE_NAME, &j->storage,
 		    &found, &named) != 0)
 			return;
-		if (!found && storage_create(j, j->signer, &j->storage) != 0)
-			return;
 		if (!named && storage_name(j, j->signer, &j->storage,
-		    DEMO_STORAGE_NAME, "kdex exchange deposits", 1) != 0)
+		    DEMO_STORAGE_NAME, "kdex exchange deposits", 1,
+		    !found) != 0)
 			return;
 		keeta_address_encode(&j->storage, j->storage_addr);
 	}
@@ -2459,9 +2478,10 @@ settle_cron(struct kdexd *s)
 	(void)s;
 	if (!st.running)
 		return;
+	/* Demo users first: the maker waits for its funds to quote. */
+	demo_next(now);
 	if (!st.opstore_out && now >= st.next_opstore)
 		opstore_next();
-	demo_next(now);
 	if (!st.settling && !st.withdrawing && !st.reconciling &&
 	    (st.recon_wanted || now >= st.next_recon)) {
 		st.recon_wanted = 0;

@@ -45,6 +45,14 @@
  *     the chain is asked first) or queued withdrawal is published as one
  *     operator-signed SEND from S_user, key "kdex-wd-<id>", then completed
  *     or failed (reservation released); unreachable chain: retried.
+ *   - withdrawal requests are checked against the config's per-token
+ *     limits first; above withdraw-approval they wait for an operator.
+ *   - reconciliation (recon-interval-ms, POST /admin/recon/run) corrects
+ *     drift at or below recon-dust in the ledger, and alerts on critical
+ *     rows (log, settle_metrics(), settle_alerts_json()), freezing users
+ *     whose chain balance is short.
+ * The intervals are config-file keys (kdexd_conf.h); the KDEXD_*_MS
+ * environment variables above override them.
  */
 #ifndef KDEXD_SETTLE_H
 #define KDEXD_SETTLE_H
