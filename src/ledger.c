@@ -182,6 +182,7 @@ struct ledger {
 	size_t		 narow, caparow;
 	sqlite3_stmt	*amulti;	/* AUDIT_GROUP rows at once */
 	sqlite3_stmt	*omulti;	/* ORDER_GROUP orders at once */
+	sqlite3_stmt	*bmulti;	/* BAL_GROUP balances at once */
 
 	/* Fills of the open explicit transaction, written in groups. */
 	struct fillrow	*frow;
@@ -460,6 +461,14 @@ ledger_recon_status_name(enum ledger_recon_status s)
  * division is far cheaper than 128-bit division: the hot path formats
  * several per order.
  */
+/* "00" to "99", low digit first, as fmt_amount writes backwards. */
+static const char digits2[] =
+    "00102030405060708090" "01112131415161718191"
+    "02122232425262728292" "03132333435363738393"
+    "04142434445464748494" "05152535455565758595"
+    "06162636465666768696" "07172737475767778797"
+    "08182838485868788898" "09192939495969798999";
+
 static size_t
 fmt_amount(char *buf, u128 v)
 {
@@ -478,15 +487,24 @@ fmt_amount(char *buf, u128 v)
 	}
 	x = (uint64_t)v;
 	for (i = 0; i < np; i++) {
-		for (d = 0; d < 19; d++) {
-			tmp[n++] = (char)('0' + part[i] % 10);
-			part[i] /= 10;
+		/* Two digits per division, 19 = 9 pairs and one. */
+		for (d = 0; d < 9; d++) {
+			memcpy(tmp + n, digits2 + 2 * (part[i] % 100), 2);
+			n += 2;
+			part[i] /= 100;
 		}
+		tmp[n++] = (char)('0' + part[i]);
 	}
-	do {
-		tmp[n++] = (char)('0' + x % 10);
-		x /= 10;
-	} while (x != 0);
+	while (x >= 100) {
+		memcpy(tmp + n, digits2 + 2 * (x % 100), 2);
+		n += 2;
+		x /= 100;
+	}
+	if (x >= 10) {
+		memcpy(tmp + n, digits2 + 2 * x, 2);
+		n += 2;
+	} else
+		tmp[n++] = (char)('0' + x);
 	for (i = 0; i < n; i++)
 		buf[i] = tmp[n - 1 - i];
 	buf[n] = '\0';
@@ -798,6 +816,7 @@ ledger_close(struct ledger *l)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_finalize(l->amulti);
 	sqlite3_finalize(l->omulti);
+	sqlite3_finalize(l->bmulti);
 	sqlite3_finalize(l->fmulti);
 	if (sqlite3_close(l->db) != SQLITE_OK)
 		fatalx("ledger: close: %s", sqlite3_errmsg(l->db));
@@ -865,6 +884,8 @@ ledger_rollback(struct ledger *l)
 		sqlite3_reset(l->omulti);
 	if (l->fmulti != NULL)
 		sqlite3_reset(l->fmulti);
+	if (l->bmulti != NULL)
+		sqlite3_reset(l->bmulti);
 	if (sqlite3_get_autocommit(l->db) == 0)
 		db_exec(l, "ROLLBACK");
 	l->in_txn = l->explicit_txn = l->poisoned = 0;
@@ -1111,16 +1132,19 @@ bind_bal(sqlite3_stmt *st, int b, const struct bal *e, char *avail,
 }
 
 /*
- * Write back the changed balances: an UPDATE of the row when it exists, an
- * INSERT otherwise (no upsert: see S_BAL_UPD).
+ * Write back the changed balances, BAL_GROUP per statement.  INSERT OR
+ * REPLACE: the table has no other index or constraint for a replace to
+ * miss, and one statement per group costs less than an UPDATE per row.
  */
+#define BAL_GROUP	32
 static int
 bal_flush(struct ledger *l)
 {
 	sqlite3_stmt	*st;
 	struct bal	*b;
-	char		 av[MONEY_BUFSZ], tt[MONEY_BUFSZ];
-	size_t		 i;
+	char		 av[BAL_GROUP][MONEY_BUFSZ], tt[BAL_GROUP][MONEY_BUFSZ];
+	char		*sql, *p;
+	size_t		 i = 0, j;
 
 	/* The hot statements ROLLBACK on error: never write after one. */
 	if (l->poisoned)
@@ -1131,12 +1155,38 @@ bal_flush(struct ledger *l)
 		if (audit_flush(l) == -1)
 			return -1;
 	}
-	for (i = 0; i < l->ndirty; i++) {
-		b = &l->bal[l->dirty[i]];
+	for (j = 0; j < l->ndirty; j++) {
+		b = &l->bal[l->dirty[j]];
 		assert(b->used && b->dirty);
 		assert(b->avail <= b->total);
+	}
+	if (l->bmulti == NULL && l->ndirty >= BAL_GROUP) {
+		sql = xstrdup("INSERT OR REPLACE INTO balances(user_id, "
+		    "token_id, available, total) VALUES ");
+		for (j = 0; j < BAL_GROUP; j++) {
+			xasprintf(&p, "%s%s(?, ?, ?, ?)", sql, j == 0 ? "" :
+			    ", ");
+			free(sql);
+			sql = p;
+		}
+		if (sqlite3_prepare_v3(l->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &l->bmulti, NULL) != SQLITE_OK)
+			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
+		free(sql);
+	}
+	for (; i + BAL_GROUP <= l->ndirty; i += BAL_GROUP) {
+		st = l->bmulti;
+		sqlite3_reset(st);
+		for (j = 0; j < BAL_GROUP; j++)
+			bind_bal(st, (int)(4 * j), &l->bal[l->dirty[i + j]],
+			    av[j], tt[j]);
+		if (step_done(l, st) == -1)
+			return -1;
+	}
+	for (; i < l->ndirty; i++) {
+		b = &l->bal[l->dirty[i]];
 		st = stmt(l, b->stored ? S_BAL_UPD : S_BAL_INS);
-		bind_bal(st, 0, b, av, tt);
+		bind_bal(st, 0, b, av[0], tt[0]);
 		if (step_done(l, st) == -1)
 			return -1;
 	}
