@@ -47,6 +47,7 @@ static struct kdexd	*srv;
 static uint8_t		 master[32];
 static sqlite3_stmt	*st_key_ins, *st_key_get, *st_key_list, *st_key_rev,
 			*st_key_count;
+static sqlite3_stmt	*st_dms_set, *st_dms_del, *st_dms_fired, *st_dms_all;
 
 /*
  * Replay guard: digests of accepted signatures, in two generations that
@@ -61,14 +62,22 @@ static struct seen	*seen_cur, *seen_old;
 static int64_t		 seen_rotated_ms;
 static int64_t		 started_ms;	/* signed before it: maybe replayed */
 
-/* Dead-man's switches. */
+/*
+ * Dead-man's switches, in memory for the cron and in auth.db's dead_man
+ * table so that a restart (even kill -9) keeps them: a row is written
+ * before the arm is answered and deleted only once the cancel-all it
+ * stands for has committed, so a crash in between fires it again (a
+ * second cancel-all is harmless) rather than losing it.
+ */
 struct dms {
-	int64_t	 uid;
+	int64_t	 uid;		/* 0 until resolved (rows loaded at start) */
 	int64_t	 deadline_ms;
+	int64_t	 timeout_s;
 	char	 user[KDEXD_USER_MAX];
 };
 static struct dms	 dms[DMS_MAX];
 static size_t		 ndms;
+static int		 dms_started;	/* lapsed rows of the last run fired */
 
 /*
  * LP statistics: users who made an API key or asked for their statistics
@@ -103,6 +112,7 @@ static const struct key_route key_routes[] = {
 	{ KDEXD_GET,  "/orders/:", 0 },
 	{ KDEXD_GET,  "/fills", 0 },
 	{ KDEXD_GET,  "/lp/stats", 0 },
+	{ KDEXD_GET,  "/lp/cancel-all-after", 0 },
 	{ KDEXD_POST, "/orders/place", 1 },
 	{ KDEXD_POST, "/orders/cancel", 1 },
 	{ KDEXD_POST, "/orders/cancel-all", 1 },
@@ -164,6 +174,43 @@ key_secret(const char *id, char out[SECRET_LEN + 1])
 	sodium_memzero(mac, sizeof mac);
 }
 
+/*
+ * The switches armed when kdexd last stopped (or died): each is re-armed
+ * with its deadline; a lapsed one fires in the first lp_start()/cron.
+ */
+static int
+dms_load(char **cause)
+{
+	const char	*u;
+	int		 r;
+	size_t		 lapsed = 0;
+	int64_t		 now = kdexd_now_ms();
+
+	ndms = 0;
+	while ((r = sqlite3_step(st_dms_all)) == SQLITE_ROW) {
+		u = (const char *)sqlite3_column_text(st_dms_all, 0);
+		if (u == NULL || strlen(u) >= KDEXD_USER_MAX || ndms == DMS_MAX)
+			continue;
+		memset(&dms[ndms], 0, sizeof dms[ndms]);
+		snprintf(dms[ndms].user, sizeof dms[ndms].user, "%s", u);
+		dms[ndms].timeout_s = sqlite3_column_int64(st_dms_all, 1);
+		dms[ndms].deadline_ms = sqlite3_column_int64(st_dms_all, 2);
+		if (dms[ndms].deadline_ms <= now)
+			lapsed++;
+		ndms++;
+	}
+	sqlite3_reset(st_dms_all);
+	if (r != SQLITE_DONE) {
+		xasprintf(cause, "auth.db dead_man: %s",
+		    sqlite3_errmsg(srv->authdb));
+		return (-1);
+	}
+	if (ndms > 0)
+		log_info("dead-man's switches: %zu re-armed, %zu lapsed while "
+		    "stopped", ndms - lapsed, lapsed);
+	return (0);
+}
+
 int
 lp_init(struct kdexd *s, char **cause)
 {
@@ -176,7 +223,13 @@ lp_init(struct kdexd *s, char **cause)
 	    " secret_sha256 TEXT NOT NULL,"
 	    " created_at INTEGER NOT NULL,"
 	    " revoked_at INTEGER);"
-	    "CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user);";
+	    "CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user);"
+	    /* Armed dead-man's switches (since 0.1.0 + issue 8). */
+	    "CREATE TABLE IF NOT EXISTS dead_man ("
+	    " user TEXT PRIMARY KEY,"
+	    " timeout_s INTEGER NOT NULL,"
+	    " armed_at INTEGER NOT NULL,"
+	    " cancel_at INTEGER NOT NULL);";
 	static const char label[] = "kdex-apikey-master";
 
 	srv = s;
@@ -197,11 +250,24 @@ lp_init(struct kdexd *s, char **cause)
 	    &st_key_rev, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->authdb, "SELECT count(*) FROM api_keys "
 	    "WHERE user = ? AND revoked_at IS NULL", -1, &st_key_count,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "INSERT OR REPLACE INTO dead_man "
+	    "(user, timeout_s, armed_at, cancel_at) VALUES (?,?,?,?)", -1,
+	    &st_dms_set, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "DELETE FROM dead_man WHERE "
+	    "user = ?", -1, &st_dms_del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "DELETE FROM dead_man WHERE "
+	    "user = ? AND cancel_at = ?", -1, &st_dms_fired, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_prepare_v2(s->authdb, "SELECT user, timeout_s, cancel_at "
+	    "FROM dead_man ORDER BY cancel_at, user", -1, &st_dms_all,
 	    NULL) != SQLITE_OK) {
 		xasprintf(cause, "auth.db api_keys: %s",
 		    sqlite3_errmsg(s->authdb));
 		return (-1);
 	}
+	if (dms_load(cause) != 0)
+		return (-1);
 	seen_cur = xcalloc(1, sizeof *seen_cur);
 	seen_old = xcalloc(1, sizeof *seen_old);
 	seen_rotated_ms = started_ms = kdexd_now_ms();
@@ -218,6 +284,13 @@ lp_free(void)
 	sqlite3_finalize(st_key_count);
 	st_key_ins = st_key_get = st_key_list = st_key_rev = NULL;
 	st_key_count = NULL;
+	sqlite3_finalize(st_dms_set);
+	sqlite3_finalize(st_dms_del);
+	sqlite3_finalize(st_dms_fired);
+	sqlite3_finalize(st_dms_all);
+	st_dms_set = st_dms_del = st_dms_fired = st_dms_all = NULL;
+	ndms = 0;
+	dms_started = 0;
 	free(seen_cur);
 	free(seen_old);
 	free(tracks);
@@ -276,28 +349,73 @@ seen_rotate(int64_t now)
 	seen_rotated_ms = now;
 }
 
+/* kdexd_run_command() hook: did the cancel-all commit? */
+static void
+dms_committed(const struct exchange_out *out, uint64_t tag, void *arg)
+{
+	(void)tag;
+	*(int *)arg = out != NULL;
+}
+
+/* Forget a switch that fired: its row first, unless re-armed since. */
+static void
+dms_forget(size_t i)
+{
+	sqlite3_bind_text(st_dms_fired, 1, dms[i].user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st_dms_fired, 2, dms[i].deadline_ms);
+	if (sqlite3_step(st_dms_fired) != SQLITE_DONE)
+		log_info("dead_man: cannot delete %s: %s (fires again after "
+		    "a restart)", dms[i].user, sqlite3_errmsg(srv->authdb));
+	sqlite3_reset(st_dms_fired);
+	dms[i] = dms[--ndms];
+}
+
+/*
+ * Cancel all orders of every user whose switch lapsed, each in a batch of
+ * its own run now, so the row goes only once the cancel has committed.
+ */
 static void
 dms_fire(int64_t now)
 {
 	struct exchange_cmd	 cmd;
 	size_t			 i;
+	int			 committed;
 
 	for (i = 0; i < ndms; ) {
 		if (dms[i].deadline_ms > now) {
 			i++;
 			continue;
 		}
+		if (dms[i].uid <= 0 &&
+		    (dms[i].uid = route_user_id(dms[i].user)) <= 0) {
+			log_info("cancel-all-after: unknown user %s dropped",
+			    dms[i].user);
+			dms_forget(i);
+			continue;
+		}
 		memset(&cmd, 0, sizeof cmd);
 		cmd.type = EXCHANGE_CANCEL_ALL;
 		cmd.user = dms[i].uid;
-		if (route_submit(&cmd) != 0) {
-			i++;		/* engine queue full: next tick */
+		committed = 0;
+		if (kdexd_run_command(srv, &cmd, dms_committed,
+		    &committed) != 0 || !committed) {
+			i++;		/* queue full or not committed: retry */
 			continue;
 		}
-		log_info("cancel-all-after lapsed for %s: cancelling all",
-		    dms[i].user);
-		dms[i] = dms[--ndms];
+		log_info("cancel-all-after lapsed for %s: cancelled all%s",
+		    dms[i].user, dms_started ? "" : " (lapsed while stopped)");
+		dms_forget(i);
 	}
+}
+
+void
+lp_start(struct kdexd *s)
+{
+	(void)s;
+	if (dms_started)
+		return;
+	dms_fire(kdexd_now_ms());
+	dms_started = 1;
 }
 
 void
@@ -305,7 +423,7 @@ lp_cron(struct kdexd *s)
 {
 	int64_t	 now = kdexd_now_ms();
 
-	(void)s;
+	lp_start(s);
 	seen_rotate(now);
 	dms_fire(now);
 	lp_sample(now);
@@ -875,30 +993,133 @@ ppm_of(u128 part, u128 whole)
 	return ((uint64_t)r);
 }
 
+/*
+ * One market's statistics of uid (t may be NULL: not tracked) into a new
+ * object; *active says whether there is anything to show (fills in the
+ * window or live orders). The caller owns the object.
+ */
+static cJSON *
+stats_market(int64_t uid, size_t m, const struct track *t, int64_t now,
+    int *active)
+{
+	const struct market	*mk = route_market(m);
+	const struct book	*b = route_book(m);
+	struct volume		 v;
+	struct quote		 q;
+	cJSON			*x, *y;
+	char			 buf[MONEY_BUFSZ];
+	uint64_t		 bp, bq, ap, aq;
+
+	x = cJSON_CreateObject();
+	cJSON_AddStringToObject(x, "market", mk->pair);
+
+	memset(&v, 0, sizeof v);
+	v.uid = uid;
+	v.since = now - 30LL * 86400 * 1000;
+	(void)ledger_fill_list(srv->ledger, uid, route_market_id(m), 0,
+	    volume_cb, &v);
+	cJSON_AddNumberToObject(x, "fills", (double)v.fills);
+	cJSON_AddNumberToObject(x, "maker_fills", (double)v.maker_fills);
+	market_format_qty(mk, v.lots, buf);
+	cJSON_AddStringToObject(x, "volume", buf);
+	money_format(buf, v.quote, mk->cfg.quote.decimals);
+	cJSON_AddStringToObject(x, "volume_quote", buf);
+	money_format(buf, v.maker_quote, mk->cfg.quote.decimals);
+	cJSON_AddStringToObject(x, "maker_volume_quote", buf);
+	cJSON_AddNumberToObject(x, "maker_share_ppm",
+	    (double)ppm_of(v.maker_quote, v.quote));
+
+	y = cJSON_AddObjectToObject(x, "top_of_book");
+	cJSON_AddNumberToObject(y, "sampled_ms", t != NULL ?
+	    (double)t->sampled_ms[m] : 0);
+	cJSON_AddNumberToObject(y, "bid_ms", t != NULL ?
+	    (double)t->top_bid_ms[m] : 0);
+	cJSON_AddNumberToObject(y, "ask_ms", t != NULL ?
+	    (double)t->top_ask_ms[m] : 0);
+
+	quote_get(uid, route_market_id(m), &q);
+	y = cJSON_AddObjectToObject(x, "quote");
+	cJSON_AddNumberToObject(y, "orders", (double)q.orders);
+	if (q.have_bid) {
+		market_format_price(mk, q.bid, buf);
+		cJSON_AddStringToObject(y, "bid", buf);
+	} else
+		cJSON_AddNullToObject(y, "bid");
+	if (q.have_ask) {
+		market_format_price(mk, q.ask, buf);
+		cJSON_AddStringToObject(y, "ask", buf);
+	} else
+		cJSON_AddNullToObject(y, "ask");
+	if (q.have_bid && q.have_ask && q.ask >= q.bid) {
+		market_format_price(mk, q.ask - q.bid, buf);
+		cJSON_AddStringToObject(y, "spread", buf);
+		/* (ask - bid) / mid in ppm, rounded down. */
+		cJSON_AddNumberToObject(y, "spread_ppm", (double)ppm_of(
+		    (u128)(q.ask - q.bid) * 2, (u128)q.ask + q.bid));
+	} else {
+		cJSON_AddNullToObject(y, "spread");
+		cJSON_AddNullToObject(y, "spread_ppm");
+	}
+	market_format_qty(mk, q.bid_lots, buf);
+	cJSON_AddStringToObject(y, "bid_depth", buf);
+	market_format_qty(mk, q.ask_lots, buf);
+	cJSON_AddStringToObject(y, "ask_depth", buf);
+	cJSON_AddBoolToObject(y, "at_best_bid", q.have_bid &&
+	    book_best(b, BOOK_BUY, &bp, &bq) && bp == q.bid);
+	cJSON_AddBoolToObject(y, "at_best_ask", q.have_ask &&
+	    book_best(b, BOOK_SELL, &ap, &aq) && ap == q.ask);
+	*active = v.fills > 0 || q.orders > 0;
+	return (x);
+}
+
+/* Index of market pair (NULL: all), or -1 with resp filled. */
+static int
+stats_pair(struct kdexd_resp *resp, const char *pair, size_t *nm)
+{
+	const struct market	*mk;
+	size_t			 m;
+
+	*nm = route_market_count();
+	if (*nm > KDEXD_MARKETS_MAX)
+		*nm = KDEXD_MARKETS_MAX;
+	for (m = 0; pair != NULL && m < *nm; m++)
+		if ((mk = route_market(m)) != NULL &&
+		    strcmp(pair, mk->pair) == 0)
+			return (0);
+	if (pair == NULL)
+		return (0);
+	kdexd_resp_error(resp, 404, "unknown_market", "unknown market '%s'",
+	    pair);
+	return (-1);
+}
+
+static int
+stats_skip(size_t m, const char *pair)
+{
+	const struct market	*mk = route_market(m);
+
+	return (mk == NULL || route_book(m) == NULL ||
+	    (pair != NULL && strcmp(pair, mk->pair) != 0));
+}
+
 /* GET /lp/stats?market=P */
 static void
 r_lp_stats(struct kdexd_req *req, struct kdexd_resp *resp, const char *user)
 {
-	const struct market	*mk;
-	const struct book	*b;
-	const char		*pair = kdexd_req_query(req, "market");
-	struct track		*t;
-	struct volume		 v;
-	struct quote		 q;
-	cJSON			*o, *arr, *x, *y;
-	char			 buf[MONEY_BUFSZ];
-	int64_t			 uid, now = kdexd_now_ms();
-	size_t			 m, nm = route_market_count();
-	uint64_t		 bp, bq, ap, aq;
-	int			 seen = 0;
+	const char	*pair = kdexd_req_query(req, "market");
+	struct track	*t;
+	cJSON		*o, *arr;
+	int64_t		 uid, now = kdexd_now_ms();
+	size_t		 m, nm;
+	int		 active;
 
 	if ((uid = route_user_id(user)) <= 0) {
 		kdexd_resp_error(resp, 404, "not_found", "unknown user");
 		return;
 	}
+	if (stats_pair(resp, pair, &nm) != 0)
+		return;
 	t = track_get(uid);
-	if (nm > KDEXD_MARKETS_MAX)
-		nm = KDEXD_MARKETS_MAX;
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "window_days", 30);
 	if (t != NULL)
@@ -906,81 +1127,45 @@ r_lp_stats(struct kdexd_req *req, struct kdexd_resp *resp, const char *user)
 	else
 		cJSON_AddNullToObject(o, "tracked_since");
 	arr = cJSON_AddArrayToObject(o, "markets");
-	for (m = 0; m < nm; m++) {
-		if ((mk = route_market(m)) == NULL ||
-		    (b = route_book(m)) == NULL)
-			continue;
-		if (pair != NULL && strcmp(pair, mk->pair) != 0)
-			continue;
-		seen = 1;
-		x = cJSON_CreateObject();
-		cJSON_AddItemToArray(arr, x);
-		cJSON_AddStringToObject(x, "market", mk->pair);
-
-		memset(&v, 0, sizeof v);
-		v.uid = uid;
-		v.since = now - 30LL * 86400 * 1000;
-		(void)ledger_fill_list(srv->ledger, uid, route_market_id(m),
-		    0, volume_cb, &v);
-		cJSON_AddNumberToObject(x, "fills", (double)v.fills);
-		cJSON_AddNumberToObject(x, "maker_fills",
-		    (double)v.maker_fills);
-		market_format_qty(mk, v.lots, buf);
-		cJSON_AddStringToObject(x, "volume", buf);
-		money_format(buf, v.quote, mk->cfg.quote.decimals);
-		cJSON_AddStringToObject(x, "volume_quote", buf);
-		money_format(buf, v.maker_quote, mk->cfg.quote.decimals);
-		cJSON_AddStringToObject(x, "maker_volume_quote", buf);
-		cJSON_AddNumberToObject(x, "maker_share_ppm",
-		    (double)ppm_of(v.maker_quote, v.quote));
-
-		y = cJSON_AddObjectToObject(x, "top_of_book");
-		cJSON_AddNumberToObject(y, "sampled_ms", t != NULL ?
-		    (double)t->sampled_ms[m] : 0);
-		cJSON_AddNumberToObject(y, "bid_ms", t != NULL ?
-		    (double)t->top_bid_ms[m] : 0);
-		cJSON_AddNumberToObject(y, "ask_ms", t != NULL ?
-		    (double)t->top_ask_ms[m] : 0);
-
-		quote_get(uid, route_market_id(m), &q);
-		y = cJSON_AddObjectToObject(x, "quote");
-		cJSON_AddNumberToObject(y, "orders", (double)q.orders);
-		if (q.have_bid) {
-			market_format_price(mk, q.bid, buf);
-			cJSON_AddStringToObject(y, "bid", buf);
-		} else
-			cJSON_AddNullToObject(y, "bid");
-		if (q.have_ask) {
-			market_format_price(mk, q.ask, buf);
-			cJSON_AddStringToObject(y, "ask", buf);
-		} else
-			cJSON_AddNullToObject(y, "ask");
-		if (q.have_bid && q.have_ask && q.ask >= q.bid) {
-			market_format_price(mk, q.ask - q.bid, buf);
-			cJSON_AddStringToObject(y, "spread", buf);
-			/* (ask - bid) / mid in ppm, rounded down. */
-			cJSON_AddNumberToObject(y, "spread_ppm", (double)ppm_of(
-			    (u128)(q.ask - q.bid) * 2, (u128)q.ask + q.bid));
-		} else {
-			cJSON_AddNullToObject(y, "spread");
-			cJSON_AddNullToObject(y, "spread_ppm");
-		}
-		market_format_qty(mk, q.bid_lots, buf);
-		cJSON_AddStringToObject(y, "bid_depth", buf);
-		market_format_qty(mk, q.ask_lots, buf);
-		cJSON_AddStringToObject(y, "ask_depth", buf);
-		cJSON_AddBoolToObject(y, "at_best_bid", q.have_bid &&
-		    book_best(b, BOOK_BUY, &bp, &bq) && bp == q.bid);
-		cJSON_AddBoolToObject(y, "at_best_ask", q.have_ask &&
-		    book_best(b, BOOK_SELL, &ap, &aq) && ap == q.ask);
-	}
-	if (pair != NULL && !seen) {
-		cJSON_Delete(o);
-		kdexd_resp_error(resp, 404, "unknown_market",
-		    "unknown market '%s'", pair);
-		return;
-	}
+	for (m = 0; m < nm; m++)
+		if (!stats_skip(m, pair))
+			cJSON_AddItemToArray(arr, stats_market(uid, m, t, now,
+			    &active));
 	kdexd_resp_json(resp, 200, o);
+}
+
+/* Operator view of every user: rows of users with fills or orders. */
+struct stats_all {
+	cJSON		*rows;
+	const char	*pair;
+	size_t		 nm, n, max;
+	int64_t		 now;
+};
+
+static void
+stats_all_cb(const struct ledger_user *u, void *arg)
+{
+	struct stats_all	*sa = arg;
+	const struct track	*t = NULL;
+	cJSON			*x;
+	size_t			 i, m;
+	int			 active;
+
+	for (i = 0; i < ntracks; i++)
+		if (tracks[i].uid == u->id)
+			t = &tracks[i];
+	for (m = 0; m < sa->nm && sa->n < sa->max; m++) {
+		if (stats_skip(m, sa->pair))
+			continue;
+		x = stats_market(u->id, m, t, sa->now, &active);
+		if (!active) {
+			cJSON_Delete(x);
+			continue;
+		}
+		cJSON_AddItemToObject(x, "user", cJSON_CreateString(u->address));
+		cJSON_AddItemToArray(sa->rows, x);
+		sa->n++;
+	}
 }
 
 /* A batch in flight: items answered so far, and the batch's own answer. */
@@ -1098,16 +1283,41 @@ r_batch(struct kdexd_req *req, struct kdexd_resp *resp, route_fn *fn)
 	b->hp = http_defer(req);
 }
 
-/* POST /orders/cancel-all-after {"timeout_s":N}; 0 disarms. */
+/* {"timeout_s","cancel_at"} of user's switch (null, 0 when disarmed). */
+static cJSON *
+dms_json(const char *user)
+{
+	cJSON	*o = cJSON_CreateObject();
+	size_t	 i;
+
+	for (i = 0; i < ndms; i++)
+		if (strcmp(dms[i].user, user) == 0)
+			break;
+	cJSON_AddNumberToObject(o, "timeout_s", i < ndms ?
+	    (double)dms[i].timeout_s : 0);
+	if (i < ndms)
+		cJSON_AddNumberToObject(o, "cancel_at",
+		    (double)dms[i].deadline_ms);
+	else
+		cJSON_AddNullToObject(o, "cancel_at");
+	return (o);
+}
+
+/*
+ * POST /orders/cancel-all-after {"timeout_s":N}; 0 disarms. The row in
+ * auth.db is written (synchronous=FULL) before the answer, so an armed
+ * switch survives a crash; memory changes only once it is.
+ */
 static void
 r_cancel_after(struct kdexd_req *req, struct kdexd_resp *resp,
     const char *user)
 {
 	static const char *const allowed[] = { "timeout_s", NULL };
-	cJSON		*v, *o;
-	int64_t		 uid, now = kdexd_now_ms();
+	cJSON		*v;
+	int64_t		 uid, now = kdexd_now_ms(), secs, deadline;
 	size_t		 i;
 	double		 t;
+	sqlite3_stmt	*st;
 
 	if (kdexd_body_check(req, resp, allowed) != 0)
 		return;
@@ -1118,102 +1328,211 @@ r_cancel_after(struct kdexd_req *req, struct kdexd_resp *resp,
 		    "timeout_s must be an integer from 0 to %d", LP_DMS_MAX_S);
 		return;
 	}
+	secs = (int64_t)t;
 	if ((uid = route_user_id(user)) <= 0) {
 		kdexd_resp_error(resp, 404, "not_found", "unknown user");
 		return;
 	}
 	for (i = 0; i < ndms; i++)
-		if (dms[i].uid == uid)
+		if (strcmp(dms[i].user, user) == 0)
 			break;
-	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "timeout_s", t);
-	if ((int64_t)t == 0) {
-		if (i < ndms)
-			dms[i] = dms[--ndms];
-		cJSON_AddNullToObject(o, "cancel_at");
-		kdexd_resp_json(resp, 200, o);
+	if (secs != 0 && i == ndms && ndms == DMS_MAX) {
+		kdexd_resp_error(resp, 503, "limit_exceeded",
+		    "too many armed switches");
 		return;
 	}
-	if (i == ndms) {
-		if (ndms == DMS_MAX) {
-			cJSON_Delete(o);
-			kdexd_resp_error(resp, 503, "limit_exceeded",
-			    "too many armed switches");
+	deadline = now + secs * 1000;
+	if (secs == 0) {
+		st = st_dms_del;
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+	} else {
+		st = st_dms_set;
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, secs);
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_int64(st, 4, deadline);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_info("dead_man: %s: %s", user, sqlite3_errmsg(srv->authdb));
+		sqlite3_reset(st);
+		kdexd_resp_error(resp, 500, "internal",
+		    "cannot store the switch; nothing changed");
+		return;
+	}
+	sqlite3_reset(st);
+	if (secs == 0) {
+		if (i < ndms)
+			dms[i] = dms[--ndms];
+	} else {
+		if (i == ndms) {
+			memset(&dms[i], 0, sizeof dms[i]);
+			snprintf(dms[i].user, sizeof dms[i].user, "%s", user);
+			ndms++;
+		}
+		dms[i].uid = uid;
+		dms[i].timeout_s = secs;
+		dms[i].deadline_ms = deadline;
+	}
+	kdexd_resp_json(resp, 200, dms_json(user));
+}
+
+/*
+ * GET /admin/lp/stats?market=&user=&limit=: a row per user and market
+ * with fills in the window or live orders (all users, or one: asking for
+ * one starts tracking their time at the top, as the user's own route does).
+ */
+static void
+adm_lp_stats(struct kdexd_req *req, struct kdexd_resp *resp)
+{
+	const char		*user = kdexd_req_query(req, "user");
+	const char		*lim = kdexd_req_query(req, "limit");
+	struct stats_all	 sa;
+	struct ledger_user	 u;
+	cJSON			*o;
+	char			*end;
+	long			 l;
+
+	memset(&sa, 0, sizeof sa);
+	sa.pair = kdexd_req_query(req, "market");
+	sa.now = kdexd_now_ms();
+	sa.max = LP_STATS_ROWS_MAX;
+	if (lim != NULL) {
+		l = strtol(lim, &end, 10);
+		if (*lim == '\0' || *end != '\0' || l < 1 ||
+		    l > LP_STATS_ROWS_MAX) {
+			kdexd_resp_error(resp, 400, "bad_request",
+			    "limit must be an integer from 1 to %d",
+			    LP_STATS_ROWS_MAX);
 			return;
 		}
-		ndms++;
-		dms[i].uid = uid;
-		snprintf(dms[i].user, sizeof dms[i].user, "%s", user);
+		sa.max = (size_t)l;
 	}
-	dms[i].deadline_ms = now + (int64_t)t * 1000;
-	cJSON_AddNumberToObject(o, "cancel_at", (double)dms[i].deadline_ms);
+	if (stats_pair(resp, sa.pair, &sa.nm) != 0)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "window_days", 30);
+	sa.rows = cJSON_AddArrayToObject(o, "rows");
+	if (user != NULL) {
+		if (ledger_user_find(srv->ledger, user, &u) != LEDGER_OK) {
+			cJSON_Delete(o);
+			kdexd_resp_error(resp, 404, "not_found",
+			    "no user '%s'", user);
+			return;
+		}
+		(void)track_get(u.id);
+		stats_all_cb(&u, &sa);
+	} else if (ledger_user_list(srv->ledger, stats_all_cb, &sa) !=
+	    LEDGER_OK) {
+		cJSON_Delete(o);
+		kdexd_resp_error(resp, 500, "internal", "cannot list users");
+		return;
+	}
+	cJSON_AddBoolToObject(o, "truncated", sa.n >= sa.max);
 	kdexd_resp_json(resp, 200, o);
 }
+
+/* GET /admin/users/:addr/lp-stats?market=: as the user's GET /lp/stats. */
+static void
+adm_user_lp_stats(struct kdexd_req *req, struct kdexd_resp *resp,
+    const char *addr)
+{
+	struct ledger_user	 u;
+
+	if (ledger_user_find(srv->ledger, addr, &u) != LEDGER_OK) {
+		kdexd_resp_error(resp, 404, "not_found", "no user '%s'", addr);
+		return;
+	}
+	r_lp_stats(req, resp, addr);
+}
+
+/* Admin routes of this module (same table form as kdexd_admin.c's). */
+static const struct {
+	enum kdexd_method	 method;
+	const char		*pattern;
+	int			 per_user;
+} lp_adm_routes[] = {
+	{ KDEXD_GET,  "/admin/users/:/lp-stats", 1 },
+	{ KDEXD_GET,  "/admin/lp/stats", 0 },
+};
 
 int
 lp_admin_route(struct kdexd_req *req, struct kdexd_resp *resp)
 {
 	struct kdexd_args	 a;
-	struct ledger_user	 u;
+	size_t			 i;
 
-	memset(&a, 0, sizeof a);
-	if (!kdexd_path_match(req->path, "/admin/users/:/lp-stats", &a))
+	for (i = 0; i < sizeof lp_adm_routes / sizeof lp_adm_routes[0]; i++) {
+		memset(&a, 0, sizeof a);
+		if (kdexd_path_match(req->path, lp_adm_routes[i].pattern, &a))
+			break;
+	}
+	if (i == sizeof lp_adm_routes / sizeof lp_adm_routes[0])
 		return (-1);
-	if (req->method != KDEXD_GET) {
+	if (req->method != lp_adm_routes[i].method) {
 		kdexd_resp_error(resp, 405, "bad_request",
 		    "method not allowed on %s", req->path);
 		return (0);
 	}
-	if (ledger_user_find(srv->ledger, a.arg[0], &u) != LEDGER_OK) {
-		kdexd_resp_error(resp, 404, "not_found", "no user '%s'",
-		    a.arg[0]);
-		return (0);
-	}
-	r_lp_stats(req, resp, a.arg[0]);
+	if (lp_adm_routes[i].per_user)
+		adm_user_lp_stats(req, resp, a.arg[0]);
+	else
+		adm_lp_stats(req, resp);
 	return (0);
 }
+
+/*
+ * This module's public routes, in kdexd_route.c's table form (the OpenAPI
+ * test reads both tables).
+ */
+enum lp_what { KCREATE, KLIST, KREVOKE, BPLACE, BCANCEL, DMS, DMSGET, STATS };
+struct lp_route_ent {
+	enum kdexd_method	 method;
+	const char		*pattern;
+	int			 jwt_only;	/* API keys refused (403) */
+	enum lp_what		 what;
+};
+static const struct lp_route_ent lp_routes[] = {
+	{ KDEXD_POST, "/apikeys", 1, KCREATE },
+	{ KDEXD_GET,  "/apikeys", 1, KLIST },
+	{ KDEXD_POST, "/apikeys/:/revoke", 1, KREVOKE },
+	{ KDEXD_POST, "/orders/batch-place", 0, BPLACE },
+	{ KDEXD_POST, "/orders/batch-cancel", 0, BCANCEL },
+	{ KDEXD_POST, "/orders/cancel-all-after", 0, DMS },
+	{ KDEXD_GET,  "/lp/cancel-all-after", 0, DMSGET },
+	{ KDEXD_GET,  "/lp/stats", 0, STATS },
+};
 
 int
 lp_route(struct kdexd_req *req, struct kdexd_resp *resp, const char *auth)
 {
-	struct kdexd_args	 a;
-	char			 user[KDEXD_USER_MAX];
-	const char		*pattern;
-	int			 jwt_only = 0;
-	enum { NONE, KCREATE, KLIST, KREVOKE, BPLACE, BCANCEL, DMS, STATS }
-				 what;
+	struct kdexd_args		 a;
+	char				 user[KDEXD_USER_MAX];
+	const struct lp_route_ent	*r = NULL;
+	const char			*pattern;
+	size_t				 i;
+	int				 jwt_only, path_seen = 0;
+	enum lp_what			 what;
 
-	what = NONE;
-	memset(&a, 0, sizeof a);
-	if (kdexd_path_match(req->path, "/apikeys", &a)) {
-		pattern = "/apikeys";
-		jwt_only = 1;
-		what = req->method == KDEXD_POST ? KCREATE :
-		    req->method == KDEXD_GET ? KLIST : NONE;
-	} else if (kdexd_path_match(req->path, "/apikeys/:/revoke", &a)) {
-		pattern = "/apikeys/:/revoke";
-		jwt_only = 1;
-		what = req->method == KDEXD_POST ? KREVOKE : NONE;
-	} else if (kdexd_path_match(req->path, "/orders/batch-place", &a)) {
-		pattern = "/orders/batch-place";
-		what = req->method == KDEXD_POST ? BPLACE : NONE;
-	} else if (kdexd_path_match(req->path, "/orders/batch-cancel", &a)) {
-		pattern = "/orders/batch-cancel";
-		what = req->method == KDEXD_POST ? BCANCEL : NONE;
-	} else if (kdexd_path_match(req->path, "/orders/cancel-all-after",
-	    &a)) {
-		pattern = "/orders/cancel-all-after";
-		what = req->method == KDEXD_POST ? DMS : NONE;
-	} else if (kdexd_path_match(req->path, "/lp/stats", &a)) {
-		pattern = "/lp/stats";
-		what = req->method == KDEXD_GET ? STATS : NONE;
-	} else
-		return (-1);
-	if (what == NONE) {
+	for (i = 0; i < sizeof lp_routes / sizeof lp_routes[0]; i++) {
+		memset(&a, 0, sizeof a);
+		if (!kdexd_path_match(req->path, lp_routes[i].pattern, &a))
+			continue;
+		path_seen = 1;
+		if (lp_routes[i].method == req->method) {
+			r = &lp_routes[i];
+			break;
+		}
+	}
+	if (r == NULL) {
+		if (!path_seen)
+			return (-1);
 		kdexd_resp_error(resp, 405, "bad_request",
 		    "method not allowed on %s", req->path);
 		return (0);
 	}
+	pattern = r->pattern;
+	jwt_only = r->jwt_only;
+	what = r->what;
 	if (lp_auth(req, resp, auth, pattern, jwt_only, user) != 0)
 		return (0);
 	req->user = user;
@@ -1236,10 +1555,11 @@ lp_route(struct kdexd_req *req, struct kdexd_resp *resp, const char *auth)
 	case DMS:
 		r_cancel_after(req, resp, user);
 		break;
+	case DMSGET:
+		kdexd_resp_json(resp, 200, dms_json(user));
+		break;
 	case STATS:
 		r_lp_stats(req, resp, user);
-		break;
-	case NONE:
 		break;
 	}
 	req->user = NULL;

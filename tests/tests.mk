@@ -5,8 +5,9 @@
 VALGRIND_TESTS += $(KEETA_BLOCK_VALGRIND_TESTS) $(DEVNET_VALGRIND_TESTS)
 
 # Issue 8 (engineer H): dead-man's switch across kill -9.
-TESTS += tests/kdexd_lp_restart.test
-EXTRA_DIST += tests/kdexd_lp_restart.test tests/kdexd-lp-restart.js
+TESTS += tests/kdexd_lp_restart.test tests/kdex_lp_ui.test
+EXTRA_DIST += tests/kdexd_lp_restart.test tests/kdexd-lp-restart.js \
+	tests/kdex_lp_ui.test
 
 # Issue 5 (engineer C2): withdrawal limits and approval, dust correction
 # and alerts, intervals from the config file (doc/settlement.md).

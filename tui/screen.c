@@ -6,7 +6,7 @@
  *   header: market, last price, 24h change/high/low/volume, link, user
  *   market tabs
  *   book ladder | candle chart | trades tape
- *   panel tabs: open orders, history, fills, balances, wallet
+ *   panel tabs: open orders, history, fills, balances, wallet, LP stats
  *   status line, footer with the main keys
  * Overlays: help (?), order entry (b/s), confirmation, passphrase (L).
  */
@@ -56,12 +56,13 @@ const struct ui_key ui_keys[] = {
 	{ "s", "Sell", "open the order form to sell", 1 },
 	{ "c", "Cancel", "cancel the selected open order", 1 },
 	{ "C", "CancelAll", "cancel all open orders in this market", 1 },
-	{ "Tab", "Panel", "next panel (1-5 choose one)", 1 },
+	{ "Tab", "Panel", "next panel (1-6 choose one)", 1 },
 	{ "[ ]", "Market", "previous / next market", 1 },
 	{ "i", "Interval", "next candle interval (1m 5m 15m 1h 4h 1d)", 1 },
 	{ "L", "Login", "log in with the profile's key", 1 },
 	{ "q", "Quit", "quit (also F10)", 1 },
-	{ "1-5", "", "open orders, history, fills, balances, wallet", 0 },
+	{ "1-6", "", "open orders, history, fills, balances, wallet, LP stats",
+	    0 },
 	{ "Up/Down", "", "select a row in the panel (also k/j)", 0 },
 	{ "r", "", "refetch everything now", 0 },
 	{ "W", "", "wallet tab: storage account setup wizard", 0 },
@@ -86,8 +87,10 @@ static const char *const ui_intervals[] = { "1m", "5m", "15m", "1h", "4h",
 #define UI_NINTERVALS	(sizeof ui_intervals / sizeof ui_intervals[0])
 
 static const char *const ui_tabs[] = { "Open orders", "History", "Fills",
-	"Balances", "Wallet" };
-#define UI_NTABS	5
+	"Balances", "Wallet", "LP stats" };
+#define UI_NTABS	6
+#define UI_TAB_WALLET	4
+#define UI_TAB_LP	5
 
 enum ui_mode {
 	MODE_MAIN,
@@ -222,6 +225,9 @@ struct ui {
 	/* The wallet tab, from `kdex wallet ...` run as a child. */
 	cJSON			*wperm;		/* wallet permissions --json */
 	cJSON			*wbal;		/* wallet balances --json */
+
+	/* The LP tab: GET /lp/stats (all markets), as kdexd answered. */
+	cJSON			*lpstats;
 
 	char			 status[256];
 	int			 status_err;
@@ -603,7 +609,11 @@ ui_fetch_private(struct ui *u)
 		}
 		cJSON_Delete(ans);
 	}
-	if (u->tab == 4) {
+	if (u->tab == UI_TAB_LP) {
+		cJSON_Delete(u->lpstats);
+		u->lpstats = ui_get(u, "/lp/stats", 1);
+	}
+	if (u->tab == UI_TAB_WALLET) {
 		ui_fetch_list(u, "/deposits", "deposits", &u->deposits);
 		ui_fetch_list(u, "/withdrawals", "withdrawals",
 		    &u->withdrawals);
@@ -1429,6 +1439,114 @@ ui_list_len(const cJSON *a)
 	return a != NULL ? cJSON_GetArraySize(a) : 0;
 }
 
+/* Parts per million as an exact percentage: 375000 -> "37.5%". */
+static void
+ui_ppm_pct(int64_t ppm, char *buf, size_t len)
+{
+	int64_t	 w, f;
+	int	 d = 4;
+
+	if (ppm < 0)
+		ppm = 0;
+	w = ppm / 10000;
+	f = ppm % 10000;
+	while (d > 0 && f % 10 == 0) {
+		f /= 10;
+		d--;
+	}
+	if (d == 0)
+		snprintf(buf, len, "%lld%%", (long long)w);
+	else
+		snprintf(buf, len, "%lld.%0*lld%%", (long long)w, d,
+		    (long long)f);
+}
+
+/* part/whole as a percentage, rounded down to 0.1 (a display ratio). */
+static void
+ui_ratio_pct(int64_t part, int64_t whole, char *buf, size_t len)
+{
+	int64_t	 t;
+
+	if (whole <= 0 || part < 0) {
+		copystr(buf, len, "-");
+		return;
+	}
+	t = part * 1000 / whole;
+	snprintf(buf, len, "%lld.%lld%%", (long long)(t / 10),
+	    (long long)(t % 10));
+}
+
+/*
+ * The LP tab: the user's GET /lp/stats, a row per market (the current
+ * market marked), then the current market's quotes and top-of-book time.
+ */
+static void
+ui_draw_lp(struct ui *u, int y, int h)
+{
+	const struct ui_market	*m = ui_cur(u);
+	const cJSON		*x, *cur = NULL, *tb, *q;
+	char			 share[32], tbid[32], task[32], since[16];
+	char			 sp[32];
+	int			 n = 1;
+
+	ui_put(y, 0, COLS, A_DIM, " %-10s %5s %-13s %-13s %-7s %-7s %-7s %s",
+	    "MARKET", "FILLS", "VOLUME", "VOL QUOTE", "MAKER", "TOP BID",
+	    "TOP ASK", "SPREAD");
+	if (u->lpstats == NULL) {
+		ui_put(y + 1, 1, COLS - 2, A_DIM, "no statistics yet (r "
+		    "refetches)");
+		return;
+	}
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(u->lpstats,
+	    "markets")) {
+		int	 this = m != NULL && strcmp(jstr(x, "market"),
+		    m->pair) == 0;
+
+		if (this)
+			cur = x;
+		if (n >= h - 2 && !this)
+			continue;
+		tb = cJSON_GetObjectItemCaseSensitive(x, "top_of_book");
+		q = cJSON_GetObjectItemCaseSensitive(x, "quote");
+		ui_ppm_pct(jint(x, "maker_share_ppm"), share, sizeof share);
+		ui_ratio_pct(jint(tb, "bid_ms"), jint(tb, "sampled_ms"), tbid,
+		    sizeof tbid);
+		ui_ratio_pct(jint(tb, "ask_ms"), jint(tb, "sampled_ms"), task,
+		    sizeof task);
+		ui_put(y + n++, 0, COLS, this ? A_BOLD : A_NORMAL,
+		    " %-10s %5lld %-13s %-13s %-7s %-7s %-7s %s",
+		    jstr(x, "market"), (long long)jint(x, "fills"),
+		    jstr(x, "volume"), jstr(x, "volume_quote"), share, tbid,
+		    task, *jstr(q, "spread") != '\0' ? jstr(q, "spread") :
+		    "-");
+	}
+	if (cur == NULL || n >= h)
+		return;
+	q = cJSON_GetObjectItemCaseSensitive(cur, "quote");
+	tb = cJSON_GetObjectItemCaseSensitive(cur, "top_of_book");
+	ui_ppm_pct(jint(q, "spread_ppm"), sp, sizeof sp);
+	ui_put(y + n++, 1, COLS - 2, A_NORMAL, "%s quotes: %lld orders, bid "
+	    "%s%s x %s, ask %s%s x %s, spread %s", jstr(cur, "market"),
+	    (long long)jint(q, "orders"),
+	    *jstr(q, "bid") != '\0' ? jstr(q, "bid") : "-",
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "at_best_bid")) ?
+	    " (best)" : "", jstr(q, "bid_depth"),
+	    *jstr(q, "ask") != '\0' ? jstr(q, "ask") : "-",
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "at_best_ask")) ?
+	    " (best)" : "", jstr(q, "ask_depth"),
+	    *jstr(q, "spread") != '\0' ? sp : "-");
+	if (n >= h)
+		return;
+	ui_hms(jint(u->lpstats, "tracked_since"), since, sizeof since);
+	ui_put(y + n, 1, COLS - 2, A_DIM, "%d days: %lld fills, %lld as "
+	    "maker; at the top %llds bid, %llds ask of %llds since %s",
+	    (int)jint(u->lpstats, "window_days"), (long long)jint(cur, "fills"),
+	    (long long)jint(cur, "maker_fills"),
+	    (long long)(jint(tb, "bid_ms") / 1000),
+	    (long long)(jint(tb, "ask_ms") / 1000),
+	    (long long)(jint(tb, "sampled_ms") / 1000), since);
+}
+
 static void
 ui_draw_panel(struct ui *u, int y0, int h)
 {
@@ -1445,7 +1563,7 @@ ui_draw_panel(struct ui *u, int y0, int h)
 	}
 	y = y0 + 1;
 	h--;
-	if (!u->logged_in && u->tab != 4) {
+	if (!u->logged_in && u->tab != UI_TAB_WALLET) {
 		ui_put(y + 1, 2, COLS - 4, A_DIM, "Not logged in: press L "
 		    "and enter the passphrase of profile '%s'.",
 		    kdex_g.profile);
@@ -1475,7 +1593,10 @@ ui_draw_panel(struct ui *u, int y0, int h)
 		if (u->nbals == 0)
 			ui_put(y + 1, 1, COLS - 2, A_DIM, "no balances");
 		return;
-	case 4:
+	case UI_TAB_LP:
+		ui_draw_lp(u, y, h);
+		return;
+	case UI_TAB_WALLET:
 		ui_put(y, 1, COLS - 2, A_DIM, "W setup wizard  G grant  R "
 		    "revoke  X self-withdraw  w request withdrawal  r reload");
 		n = 1;
@@ -2309,17 +2430,17 @@ ui_key(struct ui *u, int ch)
 	case '\t':
 		u->tab = (u->tab + 1) % UI_NTABS;
 		u->sel = 0;
-		if (u->tab == 4)
+		if (u->tab == UI_TAB_WALLET)
 			ui_fetch_wallet(u);
 		return UI_REDRAW | UI_FETCH_PRIV;
 	case KEY_BTAB:
 		u->tab = (u->tab + UI_NTABS - 1) % UI_NTABS;
 		u->sel = 0;
 		return UI_REDRAW | UI_FETCH_PRIV;
-	case '1': case '2': case '3': case '4': case '5':
+	case '1': case '2': case '3': case '4': case '5': case '6':
 		u->tab = ch - '1';
 		u->sel = 0;
-		if (u->tab == 4)
+		if (u->tab == UI_TAB_WALLET)
 			ui_fetch_wallet(u);
 		return UI_REDRAW | UI_FETCH_PRIV;
 	case KEY_UP:
@@ -2353,7 +2474,7 @@ ui_key(struct ui *u, int ch)
 		u->mode = MODE_PASS;
 		break;
 	case 'r':
-		if (u->tab == 4)
+		if (u->tab == UI_TAB_WALLET)
 			ui_fetch_wallet(u);
 		return UI_REDRAW | UI_FETCH | UI_FETCH_PRIV;
 	case 'W':
@@ -2435,6 +2556,7 @@ ui_free(struct ui *u)
 	cJSON_Delete(u->withdrawals);
 	cJSON_Delete(u->wperm);
 	cJSON_Delete(u->wbal);
+	cJSON_Delete(u->lpstats);
 	sodium_memzero(u->pass, sizeof u->pass);
 	free(u);
 }
@@ -2473,6 +2595,9 @@ ui_loop(struct ui *u, const char *want)
 			u->last_poll = now;
 			u->fetch = 0;
 			r |= UI_REDRAW;
+			/* Time at the top of the book moves on its own. */
+			if (u->tab == UI_TAB_LP)
+				u->fetch_priv = 1;
 		}
 		if ((r & UI_FETCH_PRIV) || u->fetch_priv) {
 			ui_fetch_private(u);
