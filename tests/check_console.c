@@ -338,11 +338,14 @@ START_TEST(test_complete)
 		{ "s", "settlement status" },
 		{ "markets h", "halt" },
 		{ "markets ", "add cancel-only halt list resume set-fees "
-		  "set-limits show" },
+		  "set-limits set-tiers show" },
 		{ "markets halt ", "BTC-USDC KTA-EURC KTA-USDC" },
 		{ "markets halt KTA-", "KTA-EURC KTA-USDC" },
 		{ "markets halt KTA-USDC ", "" },
-		{ "markets set-limits KTA-USDC --t", "--tick-size" },
+		{ "markets set-limits KTA-USDC --max-o",
+		  "--max-orders --max-orders-per-user" },
+		{ "markets set-limits KTA-USDC --mi",
+		  "--min-notional --min-size" },
 		{ "users freeze keeta_a", "keeta_aaa keeta_abb" },
 		{ "users freeze keeta_b --", "--reason" },
 		{ "orders list ", "--market --user" },
@@ -351,7 +354,7 @@ START_TEST(test_complete)
 		  "KTA-EURC KTA-USDC" },
 		{ "orders cancel --id ", "" },
 		{ "recon explain keeta_b ", "" },
-		{ "help ", "audit deposits help ledger markets operator "
+		{ "help ", "audit deposits help ledger lp markets operator "
 		  "orders quit recon settlement status users withdrawals" },
 		{ "help recon ", "explain history run show status" },
 		{ "status ", "" },
@@ -635,6 +638,10 @@ START_TEST(test_run)
 	    "markets add A-B k q:6 0.01 1"), CONSOLE_USAGE);
 	ck_assert_int_eq(console_cmd_run(&c, "markets set-limits A-B"),
 	    CONSOLE_USAGE);
+	ck_assert_int_eq(console_cmd_run(&c,
+	    "markets set-limits A-B --max-orders 0"), CONSOLE_USAGE);
+	ck_assert_int_eq(console_cmd_run(&c,
+	    "markets set-limits A-B --max-levels lots"), CONSOLE_USAGE);
 	ck_assert_int_eq(console_cmd_run(&c, "orders cancel"), CONSOLE_USAGE);
 	ck_assert_int_eq(console_cmd_run(&c, "audit search --since soon"),
 	    CONSOLE_USAGE);
