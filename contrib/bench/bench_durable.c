@@ -77,6 +77,21 @@ cpu_ms(void)
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
+/* The 1-minute load average: the machine is shared, figures need it. */
+static double
+loadavg(void)
+{
+	FILE	*fp;
+	double	 v = -1;
+
+	if ((fp = fopen("/proc/loadavg", "r")) != NULL) {
+		if (fscanf(fp, "%lf", &v) != 1)
+			v = -1;
+		fclose(fp);
+	}
+	return v;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -163,7 +178,7 @@ main(int argc, char **argv)
 	const char		*dir = ".";
 	char			 tmpl[512], path[600], *cause = NULL;
 	double			*lat, t0, t_prev_start, t_prev_end, t_start,
-				 t_end, elapsed, p50, p99, cpu0;
+				 t_end, elapsed, p50, p99, cpu0, load0;
 	int64_t			 mkt, users[USERS], base, quote;
 	size_t			 n = 200000, bmax = 4096, done = 0, i, k,
 				 fills = 0;
@@ -263,6 +278,7 @@ main(int argc, char **argv)
 
 	lat = xreallocarray(NULL, n, sizeof *lat);
 	memset(&lv, 0, sizeof lv);
+	load0 = loadavg();
 	cpu0 = cpu_ms();
 	t0 = now_ms();
 	t_prev_start = t_prev_end = t0;
@@ -345,6 +361,7 @@ main(int argc, char **argv)
 	p99 = lat[(size_t)((double)n * 0.99)];
 	if (exchange_check(ex, NULL, NULL) != 0)
 		fatalx("ledger check failed after the run");
+	printf("load average %.2f at start, %.2f at end\n", load0, loadavg());
 	printf("commands %zu, fills %zu, live at end %zu, %.0f ms wall, "
 	    "%.0f ms cpu (%.1f us/command), p50_ack_ms=%.2f, ledger check "
 	    "ok\n", n, fills, lv.n, elapsed, cpu0, cpu0 * 1e3 / (double)n,
