@@ -689,9 +689,11 @@ storage_create(struct sjob *j, const struct keeta_account *signer,
 }
 
 /*
- * Name the storage account and set its default permissions; a demo
+ * Name the storage account s and set its default permissions; a demo
  * user's account also grants the operator SEND_ON_BEHALF per market token
  * (the rights a kdex client's "wallet setup" grants), in the same block.
+ * create: s does not exist yet; it is created (and *s set) in the same
+ * staple.
  */
 static int
 storage_name(struct sjob *j, const struct keeta_account *signer,
