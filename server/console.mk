@@ -31,7 +31,7 @@ VALGRIND_TESTS += tests/check_console
 # Integration tests: kdex-console against a real kdexd and its devnet.
 CONSOLE_TESTS = tests/console_help.test tests/console_admin.test tests/console_recon.test \
 	tests/console_complete.test tests/console_chain.test \
-	tests/console_live.test
+	tests/console_live.test tests/console_reps.test
 TESTS += tests/check_console $(CONSOLE_TESTS)
 EXTRA_DIST += $(CONSOLE_TESTS) tests/console_lib.sh tests/console-live.js \
 	doc/console.md
