@@ -706,6 +706,8 @@ START_TEST(test_fee_tiers)
 	struct ledger_market		 lm;
 	struct market_tiers		 t;
 	const struct market_tiers	*mt;
+	struct exchange_out		 out;
+	char				*cause = NULL;
 	unsigned int			 tier;
 	u128				 vol;
 
@@ -770,6 +772,25 @@ START_TEST(test_fee_tiers)
 	bal(&f, f.b, f.quote, DEP - 217201, DEP - 217201);
 	bal(&f, f.a, f.quote, DEP + 217037, DEP + 217037);
 	bal(&f, LEDGER_FEE_USER, f.quote, 164, 164);
+
+	/*
+	 * A batch that fails to commit (a table removal and a fill): the
+	 * exchange reloads, with the table and tiers of the ledger.
+	 */
+	memset(&c, 0, sizeof c);
+	c.type = EXCHANGE_SET_TIERS;
+	c.market = f.mkt;
+	c.tiers.n = 1;
+	ck_assert_int_eq(exchange_submit(f.ex, &c), 0);
+	c = limit(&f, f.a, BOOK_SELL, 1000, 100);
+	ck_assert_int_eq(exchange_submit(f.ex, &c), 0);
+	ledger_fail_next_commit(f.l);
+	ck_assert_int_eq(exchange_run(f.ex, f.now + 1, &out, &cause), -1);
+	free(cause);
+	ck_assert_uint_eq(exchange_market_tiers(f.ex, f.mkt)->n, 3);
+	ck_assert_int_eq(exchange_user_tier(f.ex, f.mkt, f.a, &tier, &vol), 0);
+	ck_assert(tier == 1 && vol == 217000);
+	assert_checked(f.ex);
 
 	/* A restart: the table from the ledger, tiers from the fills. */
 	exchange_close(f.ex);
