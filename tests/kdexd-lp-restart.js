@@ -3,7 +3,9 @@
 // the user's orders as kdexd starts, one still running is re-armed with
 // its deadline and fires on time, a disarmed one stays disarmed, and a
 // switch that fired is not fired again by a later restart (issue 8).
+// Also the per-key rate limit: 429 with Retry-After on signed requests.
 'use strict';
+const crypto = require('crypto');
 const L = require('./kdexd-lib.js');
 const { ok, eq, http } = L;
 
@@ -125,4 +127,33 @@ L.main(async () => {
 	await L.stopServer(srv);
 	ok(!/ERROR: AddressSanitizer|runtime error|LeakSanitizer/
 	    .test(srv.stderr()), 'no sanitizer report');
+	await testRate();
 });
+
+// Signed requests draw on the key's bucket and the user's (rate-user,
+// burst-user): past the burst, 429 rate_limited with Retry-After.
+async function testRate() {
+	const srv = await L.startServer({ config: CONFIG +
+	    'rate-user 1\nburst-user 4\n' });
+	const A = await L.login(srv, L.newAccount());
+	let r = await http(srv, 'POST', '/apikeys', { scope: 'read' }, A.auth);
+	eq(r.status, 201, 'key made (one token of the user\'s four)');
+	const key = { id: r.json.key.id, secret: r.json.secret };
+	const sts = [];
+	let ra = null, ts = Date.now();
+	for (let i = 0; i < 6; i++) {
+		ts++;
+		const sig = crypto.createHmac('sha256', key.secret)
+		    .update(String(ts) + 'GET' + '/balances').digest('hex');
+		r = await http(srv, 'GET', '/balances', undefined, {
+		    authorization: `KDEX-HMAC key=${key.id},ts=${ts},sig=${sig}` });
+		sts.push(r.status);
+		if (r.status === 429 && ra === null)
+			ra = r.headers.get('retry-after');
+	}
+	ok(sts.slice(0, 2).every((x) => x === 200) && sts[5] === 429,
+	    'burst spent, then 429: ' + sts);
+	ok(Number(ra) >= 1, 'Retry-After on the 429: ' + ra);
+	ok(/rate_limited/.test(r.text), 'rate_limited code');
+	await L.stopServer(srv);
+}
