@@ -76,7 +76,9 @@ start_kdexd() {
 	while :; do
 		pport=$(free_port)
 		aport=$(free_port)
-		"$KDEX_BUILDDIR/kdexd" --data "$T/kdexd" \
+		# no periodic reconciliation: the tests run it when they mean to
+		KDEXD_RECON_MS=${KDEXD_RECON_MS:-600000} \
+		    "$KDEX_BUILDDIR/kdexd" --data "$T/kdexd" \
 		    --listen "127.0.0.1:$pport" \
 		    --admin-listen "127.0.0.1:$aport" --demo \
 		    >"$T/kdexd.log" 2>&1 &
