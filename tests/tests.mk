@@ -40,3 +40,11 @@ EXTRA_DIST += tests/kdexd_tiers.test tests/kdexd-tiers.js
 TESTS += tests/settle_crash.test tests/settle_outage.test
 EXTRA_DIST += tests/settle_crash.test tests/settle_outage.test \
 	tests/kdexd-chaos.js
+
+# Issue 9: the ledger's batch write path.
+check_PROGRAMS += tests/check_ledger_batch
+TESTS += tests/check_ledger_batch
+VALGRIND_TESTS += tests/check_ledger_batch
+tests_check_ledger_batch_SOURCES = tests/check_ledger_batch.c
+tests_check_ledger_batch_CFLAGS = $(TEST_CFLAGS)
+tests_check_ledger_batch_LDADD = $(TEST_LIBS)
