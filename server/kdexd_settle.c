@@ -2078,6 +2078,9 @@ finish_withdraw(struct sjob *j)
 		r = ledger_withdrawal_complete(l, j->batch, j->staple);
 		log_info("settle: withdrawal %lld completed %s (%s)",
 		    (long long)j->batch, j->staple, ledger_result_string(r));
+		/* A queue drains back to back, not one per interval (the
+		 * default 1 s interval capped withdrawals at 1/s). */
+		st.next_settle = kdexd_now_ms();
 		return;
 	}
 	if (j->unreachable) {

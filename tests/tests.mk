@@ -39,7 +39,7 @@ EXTRA_DIST += tests/kdexd_tiers.test tests/kdexd-tiers.js
 # kdex-devnet driven through the official SDK (tests/kdexd-chaos.js).
 TESTS += tests/settle_crash.test tests/settle_outage.test
 EXTRA_DIST += tests/settle_crash.test tests/settle_outage.test \
-	tests/kdexd-chaos.js
+	tests/kdexd-chaos.js contrib/bench/withdrawals.sh
 
 # Issue 9: the ledger's batch write path.
 check_PROGRAMS += tests/check_ledger_batch
