@@ -4,7 +4,9 @@
 # out of the way) on loopback and runs contrib/loadgen against it. Knobs:
 # LOADTEST_SECS (5), LOADTEST_RATE (20000), LOADTEST_SUBS (2000),
 # LOADTEST_CONNS (128), LOADTEST_SYNC (full; "normal" skips the fsync per
-# batch, to see what the disk costs).
+# batch, to see what the disk costs). Besides loadgen's lines it prints the
+# CPU seconds kdexd's event loop and its other threads used during the run
+# (all phases), and the load average, since the machine may be shared.
 set -e
 B=${1:-.}
 D=$(mktemp -d "${TMPDIR:-/tmp}/kdexd-loadtest.XXXXXX")
@@ -35,5 +37,37 @@ until grep -q "kdexd ready" "$D/out" 2>/dev/null; do
 	sleep 0.1
 done
 echo "loadtest: kdexd on 127.0.0.1:$P, ledger-sync ${LOADTEST_SYNC:-full}, $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+# CPU seconds (user+system) of kdexd's event loop thread and of its other
+# threads (embedded devnet, chain worker), from /proc: the figures that do
+# not depend on how busy the machine is.
+HZ=$(getconf CLK_TCK)
+cpu() {
+	awk -v hz="$HZ" '{ print ($14 + $15) / hz }' "$1"
+}
+cpu_others() {
+	cat /proc/$pid/task/*/stat 2>/dev/null |
+	    awk -v hz="$HZ" -v me="$pid" '$1 != me { t += $14 + $15 }
+		END { print t / hz }'
+}
+placed() {
+	curl -s "http://127.0.0.1:$P/metrics" |
+	    sed -n 's/^kdexd_orders_total{result="placed"} //p'
+}
+loop0=$(cpu /proc/$pid/task/$pid/stat)
+other0=$(cpu_others)
+n0=$(placed)
 "$B/contrib/loadgen" -d "${LOADTEST_SECS:-5}" -r "${LOADTEST_RATE:-20000}" \
-    -s "${LOADTEST_SUBS:-2000}" -c "${LOADTEST_CONNS:-128}" 127.0.0.1:$P
+    -s "${LOADTEST_SUBS:-2000}" -c "${LOADTEST_CONNS:-128}" 127.0.0.1:$P \
+    >"$D/loadgen.out"
+loop1=$(cpu /proc/$pid/task/$pid/stat)
+other1=$(cpu_others)
+n1=$(placed)
+echo "$loop0 $loop1 $other0 $other1 ${n0:-0} ${n1:-0}" | awk '{
+	n = $6 - $5; if (n < 1) n = 1
+	printf "cpu kdexd_loop_s=%.2f kdexd_other_threads_s=%.2f orders=%d " \
+	    "loop_us_per_order=%.1f\n", $2 - $1, $4 - $3, n,
+	    ($2 - $1) * 1e6 / n }'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The summary lines last, as make loadtest promises.
+grep -v '^load orders_per_s=\|^fanout ' "$D/loadgen.out" || true
+grep '^load orders_per_s=\|^fanout ' "$D/loadgen.out"

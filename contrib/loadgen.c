@@ -816,6 +816,7 @@ int
 main(int argc, char **argv)
 {
 	struct rlimit	 rl;
+	struct rusage	 ru;
 	const char	*colon, *drainpath = NULL;
 	double		 secs = 5, rate = 20000, maxrate, got;
 	int		 ch, conns = 32, subs = 2000, i;
@@ -911,6 +912,13 @@ main(int argc, char **argv)
 	if (subs > 0)
 		printf("fanout subscribers=%d p99_delivery_ms=%.3f\n", subs,
 		    run_fanout(subs, 100, 20));
+	/* Its own share of the CPUs it shares with kdexd. */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		printf("loadgen cpu_user_s=%.2f cpu_sys_s=%.2f\n",
+		    (double)ru.ru_utime.tv_sec +
+		    (double)ru.ru_utime.tv_usec / 1e6,
+		    (double)ru.ru_stime.tv_sec +
+		    (double)ru.ru_stime.tv_usec / 1e6);
 	for (i = 0; i < nusers; i++)
 		free(tokens[i]);
 	free(tokens);

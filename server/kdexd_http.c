@@ -13,6 +13,10 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -59,6 +63,21 @@ struct http_pending {
 	http_sink_fn	*sink;		/* http_defer_sink(): answer to it */
 	void		*sink_arg;
 };
+
+/*
+ * Peer addresses by descriptor, noted when the connection is accepted
+ * (LWS_CALLBACK_FILTER_NETWORK_CONNECTION hands over the address accept()
+ * returned), so that a keep-alive request costs no getpeername(): lws
+ * hands each HTTP transaction fresh per-session data. Every accepted
+ * descriptor passes through peer_note() first, so an entry is never stale.
+ */
+#define PEERS_MAX	(1 << 20)
+struct peer {
+	int	valid;
+	char	text[INET_ADDRSTRLEN];
+};
+static struct peer	*peers;
+static size_t		 npeers;
 
 static struct conn	*current;	/* the request being routed */
 static http_sink_fn	*sink_fn;	/* set around one sub-request */
@@ -354,6 +373,46 @@ query_read(struct lws *wsi, struct kdexd_req *req)
 	}
 }
 
+static void
+peer_note(const struct lws_filter_network_conn_args *a)
+{
+	const struct sockaddr_in	*sin;
+	struct peer			*p;
+	size_t				 fd, n;
+
+	if (a == NULL || a->accept_fd < 0 || a->accept_fd >= PEERS_MAX)
+		return;
+	fd = (size_t)a->accept_fd;
+	if (fd >= npeers) {
+		n = npeers == 0 ? 1024 : npeers;
+		while (n <= fd)
+			n *= 2;
+		peers = xreallocarray(peers, n, sizeof *peers);
+		memset(peers + npeers, 0, (n - npeers) * sizeof *peers);
+		npeers = n;
+	}
+	p = &peers[fd];
+	p->valid = 0;
+	if (a->cli_addr.ss_family != AF_INET)
+		return;
+	sin = (const struct sockaddr_in *)&a->cli_addr;
+	if (inet_ntop(AF_INET, &sin->sin_addr, p->text, sizeof p->text) !=
+	    NULL)
+		p->valid = 1;
+}
+
+/* The peer noted at accept time; -1 when unknown (ask the socket). */
+static int
+peer_lookup(struct lws *wsi, char *out, size_t len)
+{
+	lws_sockfd_type	fd = lws_get_socket_fd(wsi);
+
+	if (fd < 0 || (size_t)fd >= npeers || !peers[fd].valid)
+		return (-1);
+	snprintf(out, len, "%s", peers[fd].text);
+	return (0);
+}
+
 /* Route a complete request on connection c. */
 static void
 conn_dispatch(struct conn *c)
@@ -546,9 +605,7 @@ conn_start(struct lws *wsi, struct conn *c, const char *path, int admin)
 	c->close_after = 0;
 	kdexd_server->stats.http_conns++;
 	snprintf(c->path, sizeof c->path, "%s", path != NULL ? path : "/");
-	/* The peer of a keep-alive connection does not change: one
-	 * getpeername() per connection, not per request. */
-	if (c->peer[0] == '\0' &&
+	if (peer_lookup(wsi, c->peer, sizeof c->peer) != 0 &&
 	    lws_get_peer_simple(wsi, c->peer, sizeof c->peer) == NULL)
 		snprintf(c->peer, sizeof c->peer, "unknown");
 	c->method = conn_method(wsi);
@@ -591,6 +648,9 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	int		 admin;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		peer_note(user);
+		return (0);
 	case LWS_CALLBACK_HTTP:
 		vh = lws_get_vhost(wsi);
 		admin = (vh == s->vh_admin);
