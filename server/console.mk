@@ -35,8 +35,3 @@ CONSOLE_TESTS = tests/console_help.test tests/console_admin.test tests/console_r
 TESTS += tests/check_console $(CONSOLE_TESTS)
 EXTRA_DIST += $(CONSOLE_TESTS) tests/console_lib.sh tests/console-live.js \
 	doc/console.md
-
-# The admin API's view of the chain (representative health, the operator's
-# on-chain balances and grants) is part of kdexd, kept beside the console
-# it serves.
-kdexd_SOURCES += server/kdexd_chainview.c server/kdexd_chainview.h

@@ -560,6 +560,7 @@ main(int argc, char **argv)
 	if (route_init(s, &cause) != 0)
 		fatalx("%s", cause);
 	ws_init(s);
+	lp_start(s);	/* switches that lapsed while down fire before we listen */
 	if (http_start(s, &cause) != 0)
 		fatalx("%s", cause);
 	if (settle_start(s, &cause) != 0)

@@ -58,6 +58,9 @@ EXTRA_DIST += tests/kdexd_openapi.test
 # Market makers (issue 8; engineer J): API keys, batches, dead-man's
 # switch (server/kdexd_lp.c, doc/lp.md).
 kdexd_SOURCES += server/kdexd_lp.c server/kdexd_lp.h
+# the admin API's view of the chain: representative health, the
+# operator's on-chain balances and grants
+kdexd_SOURCES += server/kdexd_chainview.c server/kdexd_chainview.h
 TESTS += tests/kdexd_lp.test
 EXTRA_DIST += tests/kdexd_lp.test tests/kdexd-lp.js doc/lp.md \
 	contrib/mmbot.js

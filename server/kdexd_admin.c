@@ -2286,6 +2286,8 @@ adm_operator(struct kdexd_req *req, struct kdexd_resp *resp,
 	reps = adm_array(op, "representatives");
 	for (i = 0; i < s->napis; i++)
 		cJSON_AddItemToArray(reps, cJSON_CreateString(s->apis[i]));
+	adm_str(op, "clearing", settle_clearing_address());
+	adm_str(op, "demo_reserve", settle_reserve_address());
 	chainview_operator(req, resp, o);
 }
 

@@ -663,7 +663,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return (0);
 		}
 		c->body = xreallocarray(c->body, c->bodylen + len + 1, 1);
-		memcpy(c->body + c->bodylen, in, len);
+		if (len > 0)	/* an empty body comes with in == NULL */
+			memcpy(c->body + c->bodylen, in, len);
 		c->bodylen += len;
 		c->body[c->bodylen] = '\0';
 		return (0);

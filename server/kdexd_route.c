@@ -14,6 +14,7 @@
 
 #include "kdexd.h"
 #include "kdexd_lp.h"
+#include "kdexd_settle.h"
 #include "util.h"
 
 struct route {
@@ -44,7 +45,7 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
     struct kdexd_args *a)
 {
 	struct kdexd_stats	*st = &req->server->stats;
-	char			*t;
+	char			*t, *sm, *all;
 
 	(void)a;
 	xasprintf(&t,
@@ -103,8 +104,12 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
 	    (unsigned long long)ws_client_count(),
 	    (unsigned long long)st->http_conns,
 	    (long long)((kdexd_now_ms() - req->server->started_ms) / 1000));
+	sm = settle_metrics();	/* reconciliation alerts, withdrawal queue */
+	xasprintf(&all, "%s%s", t, sm);
+	free(t);
+	free(sm);
 	resp->status = 200;
-	resp->text = t;
+	resp->text = all;
 	resp->content_type = "text/plain; version=0.0.4";
 }
 

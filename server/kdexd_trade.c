@@ -725,6 +725,7 @@ route_info_json(struct kdexd *s, cJSON *o)
 	for (i = 0; i < s->napis; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(s->apis[i]));
 	cJSON_AddStringToObject(o, "operator", s->operator_addr);
+	cJSON_AddStringToObject(o, "clearing", settle_clearing_address());
 	a = cJSON_AddArrayToObject(o, "markets");
 	tm_sync();
 	for (i = 0; i < nmarkets; i++)

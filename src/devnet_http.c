@@ -240,7 +240,9 @@ devnet_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return (conn_write(wsi, c));
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-		conn_reset(c);
+		/* a client may drop before its request was bound */
+		if (c != NULL)
+			conn_reset(c);
 		return (0);
 	default:
 		break;

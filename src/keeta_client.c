@@ -1529,10 +1529,24 @@ tx_attempt(struct keeta_tx *tx, struct tx_build *bd,
 				goto out;
 			}
 			if (err != NULL && strcmp(err->code,
-			    "LEDGER_IDEMPOTENT_KEY_EXISTS") == 0 &&
-			    tx_already_applied(tx, bd)) {
-				rc = 2;
-				goto out;
+			    "LEDGER_IDEMPOTENT_KEY_EXISTS") == 0) {
+				size_t	k;
+
+				if (tx_already_applied(tx, bd)) {
+					rc = 2;
+					goto out;
+				}
+				/* An attempt abandoned after its votes holds
+				 * the key: finish it, then ask again. */
+				for (k = 0; k < bd->n; k++) {
+					if (kc_recover(c,
+					    &bd->b[k]->account) == 0)
+						break;
+				}
+				if (k < bd->n) {
+					rc = tx_already_applied(tx, bd) ? 2 : 1;
+					goto out;
+				}
 			}
 			if (err != NULL && strcmp(err->code,
 			    "LEDGER_SUCCESSOR_VOTE_EXISTS") == 0) {
