@@ -1681,6 +1681,7 @@ finish_demo(struct sjob *j)
 
 #define SETTLE_UNBALANCED	"the batch does not net to zero among on-chain " \
 				"accounts"
+#define SETTLE_REVOKED		"a party is withdraw-only"
 
 struct bpick {
 	int64_t	id;
@@ -1698,8 +1699,10 @@ bpick_cb(const struct ledger_batch *b, void *arg)
 	 * (POST /admin/settlement/:id/retry) instead of holding up the rest.
 	 */
 	if (b->status == LEDGER_BATCH_FAILED &&
-	    strncmp(b->reason, SETTLE_UNBALANCED,
-	    sizeof SETTLE_UNBALANCED - 1) == 0)
+	    (strncmp(b->reason, SETTLE_UNBALANCED,
+	    sizeof SETTLE_UNBALANCED - 1) == 0 ||
+	    strncmp(b->reason, SETTLE_REVOKED,
+	    sizeof SETTLE_REVOKED - 1) == 0))
 		return;
 	if (p->id == 0 || b->id < p->id) {
 		p->id = b->id;
@@ -1749,6 +1752,18 @@ bbuild_cb(const struct ledger_batch_delta *d, void *arg)
 	    &t) != LEDGER_OK) {
 		b->bad = 1;
 		snprintf(b->why, sizeof b->why, "unknown user or token");
+		return;
+	}
+	/*
+	 * The user revoked the operator after the batch was netted: it can
+	 * never apply. Set it aside for the operator (its fills stay
+	 * unsettled, so reconciliation still accounts for them) and let the
+	 * batches after it go on.
+	 */
+	if (u.status == LEDGER_USER_WITHDRAW_ONLY) {
+		b->bad = 1;
+		snprintf(b->why, sizeof b->why, "%s: user %lld",
+		    SETTLE_REVOKED, (long long)u.id);
 		return;
 	}
 	if (fee)

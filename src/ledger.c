@@ -3141,6 +3141,10 @@ net_fill(struct ledger *l, struct netting *nt, const struct ledger_fill *f)
 int
 ledger_batch_create(struct ledger *l, int64_t *id)
 {
+/* The operator can no longer move a withdraw-only user's funds on chain. */
+#define LEDGER_SETTLEABLE "AND NOT EXISTS (SELECT 1 FROM users u WHERE " \
+	"u.id IN (fills.taker_user, fills.maker_user) AND " \
+	"u.status = 'withdraw_only')"
 	struct netting		 nt;
 	struct ledger_fill	 f;
 	sqlite3_stmt		*st;
@@ -3153,7 +3157,7 @@ ledger_batch_create(struct ledger *l, int64_t *id)
 	if (op_begin(l) == -1)
 		return LEDGER_ERR;
 	st = prepare(l, "SELECT * FROM fills WHERE settlement_batch = 0 "
-	    "ORDER BY id");
+	    LEDGER_SETTLEABLE " ORDER BY id");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rd_fill(st, &f);
 		if (first == 0)
@@ -3202,7 +3206,7 @@ ledger_batch_create(struct ledger *l, int64_t *id)
 	}
 	sqlite3_finalize(st);
 	st = prepare(l, "UPDATE fills SET settlement_batch = ?1 WHERE "
-	    "settlement_batch = 0 AND id <= ?2");
+	    "settlement_batch = 0 AND id <= ?2 " LEDGER_SETTLEABLE);
 	sqlite3_bind_int64(st, 1, bid);
 	sqlite3_bind_int64(st, 2, last);
 	rc = sqlite3_step(st);

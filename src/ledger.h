@@ -472,7 +472,9 @@ struct ledger_batch_delta {
 /*
  * Net every fill not yet in a batch into a new pending batch: per user and
  * token, the signed change of total (fees included; the fee account is a
- * user).  *id is 0 when there was nothing to settle.
+ * user).  Fills with a withdraw-only party wait outside every batch (the
+ * operator can no longer move that user's funds).  *id is 0 when there was
+ * nothing to settle.
  */
 int	ledger_batch_create(struct ledger *, int64_t *);
 int	ledger_batch_published(struct ledger *, int64_t, const char *);

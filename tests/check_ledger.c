@@ -812,6 +812,28 @@ START_TEST(test_orders_fills_settlement)
 	    (void (*)(const struct ledger_batch *, void *))(void *)count_cb,
 	    &n), LEDGER_OK);
 	ck_assert_int_eq(n, 1);
+
+	/*
+	 * A fill with a withdraw-only party stays out of every batch (the
+	 * operator cannot move that user's funds) and stays unsettled; it
+	 * is netted once the user is active again.
+	 */
+	fl.id = 3;
+	fl.seq = 3;
+	ck_assert_int_eq(ledger_fill_insert(f.l, &fl), LEDGER_OK);
+	ck_assert_int_eq(ledger_user_set_status(f.l, f.u2,
+	    LEDGER_USER_WITHDRAW_ONLY, "revoked"), LEDGER_OK);
+	ck_assert_int_eq(ledger_batch_create(f.l, &bid2), LEDGER_OK);
+	ck_assert_int_eq(bid2, 0);
+	ck_assert_int_eq(ledger_unsettled(f.l, f.u1, lm.quote_token, &un),
+	    LEDGER_OK);
+	ck_assert(un.abs != 0);
+	ck_assert_int_eq(ledger_user_set_status(f.l, f.u2, LEDGER_USER_ACTIVE,
+	    ""), LEDGER_OK);
+	ck_assert_int_eq(ledger_batch_create(f.l, &bid2), LEDGER_OK);
+	ck_assert_int_gt(bid2, bid);
+	ck_assert_int_eq(ledger_batch_get(f.l, bid2, &b), LEDGER_OK);
+	ck_assert_int_eq(b.first_fill, 3);
 	fx_teardown(&f);
 }
 END_TEST
