@@ -1910,6 +1910,10 @@ settle_next(void)
 		    b.why : "cannot read deltas");
 		if (b.bad)
 			ledger_batch_failed(l, p.id, b.why);
+		/* Set aside: net the fills after it at the next tick. */
+		if (b.bad && strncmp(b.why, SETTLE_REVOKED,
+		    sizeof SETTLE_REVOKED - 1) == 0)
+			st.next_settle = 0;
 		free(b.legs);
 		sjob_free(j);
 		return;

@@ -1576,6 +1576,7 @@ trade_withdraw(struct kdexd_req *req, struct kdexd_resp *resp,
 	struct keeta_pubkey	 pk;
 	const char		*tok, *amt, *to, *why;
 	enum money_status	 ms;
+	enum ledger_user_status	 us;
 	uint8_t			 r[16];
 	int			 err = 0, approval;
 
@@ -1616,6 +1617,14 @@ trade_withdraw(struct kdexd_req *req, struct kdexd_resp *resp,
 	keeta_hex_encode(r, sizeof r, cmd.ref);
 	if ((cmd.user = req_uid(req, resp)) == 0)
 		return;
+	/* Revoked: the operator can no longer send from the storage account. */
+	if (ledger_user_status(srv->ledger, cmd.user, &us) == LEDGER_OK &&
+	    us == LEDGER_USER_WITHDRAW_ONLY) {
+		kdexd_resp_error(resp, 403, "forbidden", "the operator's rights "
+		    "on your storage account are revoked: withdraw with your "
+		    "own key as its OWNER (kdex self-withdraw)");
+		return;
+	}
 	/* The config's limits (kdexd_settle.c); nothing queued if refused. */
 	if (settle_withdraw_check(resp, cmd.user, t.id, cmd.amount,
 	    &approval) != 0)

@@ -44,6 +44,7 @@ const KeetaNet = require(path.join(process.env.KDEX_SRCDIR ||
     '@keetanetwork/keetanet-client'));
 const { Account, Permissions } = KeetaNet.lib;
 const SET = KeetaNet.lib.Block.AdjustMethod.SET;
+const SUBTRACT = KeetaNet.lib.Block.AdjustMethod.SUBTRACT;
 const STORAGE = Account.AccountKeyAlgorithm.STORAGE;
 const BUILD = process.env.KDEX_BUILDDIR || process.cwd();
 
@@ -207,6 +208,11 @@ const users = [];
 let tokens, operator, faucet, F;
 
 async function setup() {
+	if (MODE === 'revoke') {
+		KENV.KDEXD_SETTLE_MS = '4000';
+		KENV.KDEXD_ACL_CHECK_MS = '300';
+		KENV.KDEXD_RECON_MS = '600000';
+	}
 	devnet.port = await L.freePort();
 	await devnetStart();
 	const bn = devnet.banner;
@@ -688,6 +694,90 @@ async function outage() {
 	log(`caught up after the restart in ${Date.now() - c2} ms`);
 }
 
+// A user revokes the operator while one of their fills is not yet on
+// chain: kdexd makes them withdraw-only, keeps that fill (unsettled, never
+// lost) out of the batches so the others' trades go on settling, refuses
+// their withdrawals, and the user still moves the funds out as OWNER.
+async function revoke() {
+	const [a, b, c] = users;
+	const dec = DEC();
+	const op = Account.fromPublicKeyString(operator);
+	const KTA = Account.fromPublicKeyString(tokens.KTA);
+
+	// The fill, then kdexd killed at once: settlement ticks every 4 s
+	// here, so the fill is journaled but on no staple.
+	let r = await http(srv(), 'POST', '/orders/place', { market: 'KTA-USDC',
+	    side: 'sell', price: '1.5000', qty: '1.00' }, a.auth);
+	eq(r.status, 200, 'alice rests a sell');
+	r = await http(srv(), 'POST', '/orders/place', { market: 'KTA-USDC',
+	    side: 'buy', price: '1.5000', qty: '1.00', tif: 'IOC' }, b.auth);
+	kd.proc.kill('SIGKILL');
+	eq(r.status, 200, 'bob takes it');
+	eq(r.json.fills.length, 1, 'one fill between alice and bob');
+	await exited(kd.proc);
+	for (const t of ['KTA', 'USDC'])
+		await a.U.updatePermissions(op, new Permissions(['SEND_ON_BEHALF']),
+		    Account.fromPublicKeyString(tokens[t]), SUBTRACT,
+		    { account: a.st });
+	log('alice revoked the operator with kdexd down');
+	KENV.KDEXD_SETTLE_MS = '200';
+	await kdexdStart();
+	await L.waitFor(async () => {
+		const u = await admin('GET', '/admin/users/' + a.addr);
+		return u.status === 200 && u.json.user.status === 'withdraw_only';
+	}, 'alice withdraw-only after the ACL re-check', 30000);
+
+	r = await http(srv(), 'POST', '/withdrawals/request', { token: 'KTA',
+	    amount: '1', to: a.dest.publicKeyString.get() }, a.auth);
+	ok(r.status >= 400, 'alice\'s withdrawal refused: ' + r.status);
+	r = await http(srv(), 'POST', '/orders/place', { market: 'KTA-USDC',
+	    side: 'sell', price: '1.5000', qty: '1.00' }, a.auth);
+	ok(r.status >= 400, 'alice cannot trade: ' + r.status);
+
+	// Bob and carol trade on: their batch settles past alice's.
+	r = await http(srv(), 'POST', '/orders/place', { market: 'KTA-USDC',
+	    side: 'sell', price: '1.2000', qty: '2.00' }, c.auth);
+	eq(r.status, 200, 'carol rests a sell');
+	r = await http(srv(), 'POST', '/orders/place', { market: 'KTA-USDC',
+	    side: 'buy', price: '1.2000', qty: '2.00', tif: 'IOC' }, b.auth);
+	eq(r.status, 200, 'bob takes it');
+	const carolSettled = async () => {
+		const cb = (await admin('GET', '/admin/users/' + c.addr +
+		    '/balances')).json.balances;
+		for (const sym of ['KTA', 'USDC']) {
+			const tk = Account.fromPublicKeyString(tokens[sym]);
+			const l = cb.find((x) => x.token === tokens[sym]);
+			if (await F.balance(tk, { account: c.st }) !==
+			    units(l.total, dec[tokens[sym]]))
+				return false;
+		}
+		return true;
+	};
+	await L.waitFor(carolSettled, 'carol\'s trade settled on chain past ' +
+	    'alice\'s fill (chain == ledger)', 30000);
+	const sj = (await admin('GET', '/admin/settlement')).json;
+	log('settlement:', JSON.stringify(sj.status));
+	ok(sj.batches.some((x) => x.state === 'failed' &&
+	    /withdraw-only/.test(x.error || '')),
+	    'alice\'s fill set aside, not settled');
+	// Nothing lost: alice's ledger total still reflects her fill (50 KTA
+	// deposited, 1 sold) while her chain balance is untouched.
+	const ab = (await admin('GET', '/admin/users/' + a.addr +
+	    '/balances')).json.balances;
+	eq(ab.find((x) => x.token === tokens.KTA).total, '49',
+	    'alice\'s ledger keeps the fill');
+	eq(String(await F.balance(KTA, { account: a.st })), String(50n *
+	    10n ** 9n), 'alice\'s storage account untouched by settlement');
+
+	// Alice takes her funds out herself, as OWNER.
+	await a.U.send(a.dest, 50n * 10n ** 9n, KTA, undefined,
+	    { account: a.st });
+	eq(String(await F.balance(KTA, { account: a.dest })),
+	    String(50n * 10n ** 9n), 'alice self-withdrew with OWNER');
+	const lc = await admin('GET', '/admin/ledger/check');
+	eq(lc.status, 200, 'ledger check: ' + lc.text.slice(0, 300));
+}
+
 async function main() {
 	log(`mode ${MODE}, seed ${SEED} (KDEX_CHAOS_SEED=${SEED} replays)`);
 	const timer = setTimeout(() => {
@@ -700,10 +790,14 @@ async function main() {
 			const k = await crash();
 			ok(k >= 30 || process.env.KDEX_CHAOS_KILLS, 'at least 30 kills');
 			await quiesce(90000);
+		} else if (MODE === 'revoke') {
+			await revoke();
 		} else
 			await outage();
-		log('load:', JSON.stringify(stats));
-		await verify();
+		if (MODE !== 'revoke') {
+			log('load:', JSON.stringify(stats));
+			await verify();
+		}
 		log(`kdexd started ${kd.starts} times; resumed on restart: ` +
 		    `${logCount(/batch \d+ resumed: on chain/g)} batches and ` +
 		    `${logCount(/withdrawal \d+ resumed: on chain/g)} withdrawals ` +

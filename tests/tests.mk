@@ -37,8 +37,8 @@ EXTRA_DIST += tests/kdexd_tiers.test tests/kdexd-tiers.js
 
 # Issue 5 (engineer D): kill -9 campaign and devnet outage, real kdexd and
 # kdex-devnet driven through the official SDK (tests/kdexd-chaos.js).
-TESTS += tests/settle_crash.test tests/settle_outage.test
-EXTRA_DIST += tests/settle_crash.test tests/settle_outage.test \
+TESTS += tests/settle_crash.test tests/settle_outage.test tests/settle_revoke.test
+EXTRA_DIST += tests/settle_crash.test tests/settle_outage.test tests/settle_revoke.test \
 	tests/kdexd-chaos.js contrib/bench/withdrawals.sh
 
 # Issue 9: the ledger's batch write path.
