@@ -3110,6 +3110,31 @@ net_market(struct ledger *l, struct netting *nt, int64_t market,
 	return LEDGER_OK;
 }
 
+static int
+net_has_user(const struct netting *nt, int64_t user)
+{
+	size_t	i;
+
+	for (i = 0; i < nt->n; i++)
+		if (nt->d[i].user_id == user)
+			return (1);
+	return (0);
+}
+
+/* Users a fill would add to the batch (the fee account not counted). */
+static size_t
+net_new_users(const struct netting *nt, const struct ledger_fill *f)
+{
+	size_t	n = 0;
+
+	if (f->taker_user != LEDGER_FEE_USER && !net_has_user(nt, f->taker_user))
+		n++;
+	if (f->maker_user != f->taker_user && f->maker_user != LEDGER_FEE_USER &&
+	    !net_has_user(nt, f->maker_user))
+		n++;
+	return (n);
+}
+
 /* What one fill did to totals; the fee account is a user like others. */
 static int
 net_fill(struct ledger *l, struct netting *nt, const struct ledger_fill *f)
@@ -3149,7 +3174,7 @@ ledger_batch_create(struct ledger *l, int64_t *id)
 	struct ledger_fill	 f;
 	sqlite3_stmt		*st;
 	int64_t			 first = 0, last = 0, bid, now;
-	size_t			 i;
+	size_t			 i, nusers = 0;
 	int			 rc;
 
 	*id = 0;
@@ -3160,6 +3185,12 @@ ledger_batch_create(struct ledger *l, int64_t *id)
 	    LEDGER_SETTLEABLE " ORDER BY id");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rd_fill(st, &f);
+		/* One batch is one staple: its blocks are bounded. */
+		nusers += net_new_users(&nt, &f);
+		if (first != 0 && nusers > LEDGER_BATCH_USERS_MAX) {
+			rc = SQLITE_DONE;
+			break;
+		}
 		if (first == 0)
 			first = f.id;
 		last = f.id;

@@ -473,9 +473,13 @@ struct ledger_batch_delta {
  * Net every fill not yet in a batch into a new pending batch: per user and
  * token, the signed change of total (fees included; the fee account is a
  * user).  Fills with a withdraw-only party wait outside every batch (the
- * operator can no longer move that user's funds).  *id is 0 when there was
+ * operator can no longer move that user's funds).  A batch takes fills in
+ * order until one more would bring it past LEDGER_BATCH_USERS_MAX users
+ * (one staple holds at most 64 blocks: the users' and the clearing
+ * account's); the rest wait for the next batch.  *id is 0 when there was
  * nothing to settle.
  */
+#define LEDGER_BATCH_USERS_MAX	60
 int	ledger_batch_create(struct ledger *, int64_t *);
 int	ledger_batch_published(struct ledger *, int64_t, const char *);
 int	ledger_batch_confirmed(struct ledger *, int64_t);

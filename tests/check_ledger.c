@@ -834,6 +834,34 @@ START_TEST(test_orders_fills_settlement)
 	ck_assert_int_gt(bid2, bid);
 	ck_assert_int_eq(ledger_batch_get(f.l, bid2, &b), LEDGER_OK);
 	ck_assert_int_eq(b.first_fill, 3);
+
+	/*
+	 * One batch is one staple: 65 fills of u1 with 65 other users make
+	 * a batch of u1 and 59 others, then one of the remaining six.
+	 */
+	for (i = 0; i < 65; i++) {
+		char	addr[32];
+		int64_t	uk;
+
+		snprintf(addr, sizeof addr, "keeta_x%d", i);
+		ck_assert_int_eq(ledger_user_add(f.l, addr, "ed25519", &uk),
+		    LEDGER_OK);
+		fl.id = 10 + i;
+		fl.seq = (uint64_t)(10 + i);
+		fl.taker_user = f.u1;
+		fl.maker_user = uk;
+		ck_assert_int_eq(ledger_fill_insert(f.l, &fl), LEDGER_OK);
+	}
+	ck_assert_int_eq(ledger_batch_create(f.l, &bid), LEDGER_OK);
+	ck_assert_int_eq(ledger_batch_get(f.l, bid, &b), LEDGER_OK);
+	ck_assert_int_eq(b.first_fill, 10);
+	ck_assert_int_eq(b.last_fill, 10 + LEDGER_BATCH_USERS_MAX - 2);
+	ck_assert_int_eq(ledger_batch_create(f.l, &bid2), LEDGER_OK);
+	ck_assert_int_eq(ledger_batch_get(f.l, bid2, &b), LEDGER_OK);
+	ck_assert_int_eq(b.first_fill, 10 + LEDGER_BATCH_USERS_MAX - 1);
+	ck_assert_int_eq(b.last_fill, 74);
+	ck_assert_int_eq(ledger_batch_create(f.l, &bid2), LEDGER_OK);
+	ck_assert_int_eq(bid2, 0);
 	fx_teardown(&f);
 }
 END_TEST
