@@ -638,25 +638,35 @@ adm_market_fees(struct kdexd_req *req, struct kdexd_resp *resp,
 	kdexd_resp_json(resp, 202, o);
 }
 
-struct adm_tiers_out {
+/*
+ * The outcome of one admin command run through the exchange batch
+ * (kdexd_run_command): the caller sets type, the callback fills the rest
+ * from the batch's result with the same tag.
+ */
+struct adm_cmd_out {
+	enum exchange_cmd_type	 type;
 	int			 done;
 	enum exchange_reject	 reject;
+	enum book_reject	 book_reason;
+	int64_t			 order;
 };
 
 static void
-adm_tiers_done(const struct exchange_out *out, uint64_t tag, void *arg)
+adm_cmd_done(const struct exchange_out *out, uint64_t tag, void *arg)
 {
-	struct adm_tiers_out	*to = arg;
+	struct adm_cmd_out	*co = arg;
 	size_t			 i;
 
 	if (out == NULL)
 		return;
 	for (i = 0; i < out->nresults; i++) {
 		if (out->results[i].tag != tag ||
-		    out->results[i].type != EXCHANGE_SET_TIERS)
+		    out->results[i].type != co->type)
 			continue;
-		to->done = 1;
-		to->reject = out->results[i].reject;
+		co->done = 1;
+		co->reject = out->results[i].reject;
+		co->book_reason = out->results[i].book_reason;
+		co->order = out->results[i].id;
 	}
 }
 
@@ -679,7 +689,7 @@ adm_market_tiers(struct kdexd_req *req, struct kdexd_resp *resp,
 	struct market_tiers	 t;
 	struct market_tier	*e;
 	struct exchange_cmd	 cmd;
-	struct adm_tiers_out	 to;
+	struct adm_cmd_out	 to;
 	const cJSON		*arr, *it, *v;
 	enum money_status	 ms;
 	char			*cause = NULL;
@@ -754,7 +764,8 @@ adm_market_tiers(struct kdexd_req *req, struct kdexd_resp *resp,
 	cmd.market = lm.id;
 	cmd.tiers = t;
 	memset(&to, 0, sizeof to);
-	if (kdexd_run_command(req->server, &cmd, adm_tiers_done, &to) != 0) {
+	to.type = EXCHANGE_SET_TIERS;
+	if (kdexd_run_command(req->server, &cmd, adm_cmd_done, &to) != 0) {
 		kdexd_resp_error(resp, 503, "unavailable",
 		    "the engine queue is full; try again");
 		return;
@@ -820,31 +831,6 @@ adm_body_lots(struct kdexd_req *req, struct kdexd_resp *resp,
 	return (0);
 }
 
-struct adm_limits_out {
-	int			 done;
-	enum exchange_reject	 reject;
-	enum book_reject	 book_reason;
-	int64_t			 order;
-};
-
-static void
-adm_limits_done(const struct exchange_out *out, uint64_t tag, void *arg)
-{
-	struct adm_limits_out	*lo = arg;
-	size_t			 i;
-
-	if (out == NULL)
-		return;
-	for (i = 0; i < out->nresults; i++) {
-		if (out->results[i].tag != tag ||
-		    out->results[i].type != EXCHANGE_SET_LIMITS)
-			continue;
-		lo->done = 1;
-		lo->reject = out->results[i].reject;
-		lo->book_reason = out->results[i].book_reason;
-		lo->order = out->results[i].id;
-	}
-}
 
 /*
  * POST /admin/markets/:pair/limits {"min_size"?, "min_notional"?,
@@ -866,7 +852,7 @@ adm_market_limits(struct kdexd_req *req, struct kdexd_resp *resp,
 	struct market_config	 cfg;
 	struct market		 chk;
 	struct exchange_cmd	 cmd;
-	struct adm_limits_out	 lo;
+	struct adm_cmd_out	 lo;
 	char			*cause = NULL;
 	cJSON			*o;
 	size_t			 i, given = 0;
@@ -918,7 +904,8 @@ adm_market_limits(struct kdexd_req *req, struct kdexd_resp *resp,
 	cmd.max_qty_lots = cfg.max_qty_lots;
 	cmd.limits = cfg.limits;
 	memset(&lo, 0, sizeof lo);
-	if (kdexd_run_command(req->server, &cmd, adm_limits_done, &lo) != 0) {
+	lo.type = EXCHANGE_SET_LIMITS;
+	if (kdexd_run_command(req->server, &cmd, adm_cmd_done, &lo) != 0) {
 		kdexd_resp_error(resp, 503, "unavailable",
 		    "the engine queue is full; try again");
 		return;

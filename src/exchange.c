@@ -1264,26 +1264,17 @@ live_orders(struct exchange *ex, const struct xmarket *x, size_t *n)
 }
 
 /*
- * The audit line of a limits change: the audit log only has balance
- * causes, so it is a zero "correction" on the fee account in the market's
- * quote token, with the new limits in ref. Same transaction as the change.
+ * The audit line of a market setting change (limits, fee tiers). The
+ * audit log only has balance causes, so it is a zero "correction" on the
+ * fee account in the market's quote token, the new setting in ref. Same
+ * transaction as the change.
  */
 static int
-limits_audit(struct exchange *ex, const struct xmarket *x,
-    const struct market_config *c)
+market_audit(struct exchange *ex, const struct xmarket *x, const char *ref)
 {
 	sqlite3_stmt	*st;
-	char		 mn[MONEY_BUFSZ], ref[LEDGER_REASON_MAX];
 	int		 rc;
 
-	money_format(mn, c->min_notional, c->quote.decimals);
-	/* Fits for any sane pair; a longer one is cut, never overflows. */
-	if (snprintf(ref, sizeof ref, "limits %s lots=%" PRIu64 "..%" PRIu64
-	    " notional=%s orders=%" PRIu32 " levels=%" PRIu32 " per_user=%"
-	    PRIu32, x->m.pair, c->min_lots, c->max_qty_lots, mn,
-	    c->limits.max_orders, c->limits.max_levels,
-	    c->limits.max_orders_per_user) < 0)
-		return -1;
 	if (sqlite3_prepare_v2(ledger_db(ex->l), "INSERT INTO audit_log(ts, "
 	    "user_id, token_id, cause, ref, d_available, d_total) VALUES (?1,"
 	    " ?2, ?3, 'correction', ?4, '0', '0')", -1, &st, NULL) !=
@@ -1296,6 +1287,24 @@ limits_audit(struct exchange *ex, const struct xmarket *x,
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The audit line of a limits change. */
+static int
+limits_audit(struct exchange *ex, const struct xmarket *x,
+    const struct market_config *c)
+{
+	char	mn[MONEY_BUFSZ], ref[LEDGER_REASON_MAX];
+
+	money_format(mn, c->min_notional, c->quote.decimals);
+	/* Fits for any sane pair; a longer one is cut, never overflows. */
+	if (snprintf(ref, sizeof ref, "limits %s lots=%" PRIu64 "..%" PRIu64
+	    " notional=%s orders=%" PRIu32 " levels=%" PRIu32 " per_user=%"
+	    PRIu32, x->m.pair, c->min_lots, c->max_qty_lots, mn,
+	    c->limits.max_orders, c->limits.max_levels,
+	    c->limits.max_orders_per_user) < 0)
+		return -1;
+	return market_audit(ex, x, ref);
 }
 
 /*
@@ -1374,19 +1383,14 @@ do_set_limits(struct exchange *ex, const struct exchange_cmd *c,
 	x->m = m;
 }
 
-/*
- * The audit line of a tier table change: like a limits change, a zero
- * correction on the fee account in the quote token, the table in ref.
- */
+/* The audit line of a tier table change. */
 static int
 tiers_audit(struct exchange *ex, const struct xmarket *x,
     const struct market_tiers *t)
 {
-	sqlite3_stmt	*st;
 	char		 ref[LEDGER_REASON_MAX], v[MONEY_BUFSZ];
 	size_t		 len;
 	unsigned int	 i;
-	int		 rc;
 
 	len = (size_t)snprintf(ref, sizeof ref, "fee tiers %s", x->m.pair);
 	for (i = 1; i < t->n && len < sizeof ref; i++) {
@@ -1395,18 +1399,7 @@ tiers_audit(struct exchange *ex, const struct xmarket *x,
 		    " %s:%d:%d", v, t->tier[i].maker_fee_ppm,
 		    t->tier[i].taker_fee_ppm);
 	}
-	if (sqlite3_prepare_v2(ledger_db(ex->l), "INSERT INTO audit_log(ts, "
-	    "user_id, token_id, cause, ref, d_available, d_total) VALUES (?1,"
-	    " ?2, ?3, 'correction', ?4, '0', '0')", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)ex->ts);
-	sqlite3_bind_int64(st, 2, LEDGER_FEE_USER);
-	sqlite3_bind_int64(st, 3, x->quote);
-	sqlite3_bind_text(st, 4, ref, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return market_audit(ex, x, ref);
 }
 
 /*
