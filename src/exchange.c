@@ -93,6 +93,7 @@ struct pending {
 
 struct exchange {
 	struct ledger		*l;
+	uint64_t		 ticket;	/* the last committed batch's */
 	struct xmarket		**mk;		/* stable pointers: books' sink args */
 	size_t			 nmk;
 
@@ -1547,7 +1548,7 @@ exchange_run(struct exchange *ex, uint64_t now, struct exchange_out *out,
 			xasprintf(cause, "ledger write failed");
 		goto failed;
 	}
-	if (ledger_commit(ex->l, &why) == -1) {
+	if (ledger_commit_async(ex->l, &out->ticket, &why) == -1) {
 		if (cause != NULL)
 			*cause = why;
 		else
@@ -1557,6 +1558,7 @@ exchange_run(struct exchange *ex, uint64_t now, struct exchange_out *out,
 	for (i = 0; i < ex->nmk; i++)
 		ex->mk[i]->saved_seq = book_seq(ex->mk[i]->book);
 	ex->last_ts = ex->ts;
+	ex->ticket = out->ticket;
 	ex->nq = 0;
 	out->results = ex->res;
 	out->nresults = ex->nres;
@@ -1582,6 +1584,7 @@ failed:
 	out->events = NULL;
 	out->nevents = 0;
 	out->ts = ex->ts;
+	out->ticket = ex->ticket;
 	return -1;
 }
 

@@ -10,9 +10,11 @@
  * fees go to the fee account (ledger user 1), unused reservations and the
  * price improvement of buys go back to available.  The whole batch is then
  * committed in ONE SQLite transaction (group commit) and only after the
- * commit are the results and events handed back.  When the commit fails
- * the books and the exchange's order table are rebuilt from the database,
- * so nothing that was not made durable is ever visible.
+ * commit are the results and events handed back, with the ticket that
+ * says when they are durable (the caller acknowledges nothing before).
+ * When the commit fails the books and the exchange's order table are
+ * rebuilt from the database, so nothing that was not committed is ever
+ * visible.
  *
  * Order ids, fill ids, event sequence numbers and times come from counters
  * persisted in the same transaction: they are never reused after a crash,
@@ -140,13 +142,20 @@ struct exchange_result {
 	size_t			 ev_count;
 };
 
-/* What exchange_run() hands back; valid until the next run or close. */
+/*
+ * What exchange_run() hands back; valid until the next run or close.  The
+ * batch is durable once ledger_durable(exchange_ledger()) >= ticket: at
+ * once unless the ledger was opened pipelined (ledger.h), when the caller
+ * holds the results and events back until then (the next batch may run
+ * meanwhile: it builds on this one, and a sync failure stops the process).
+ */
 struct exchange_out {
 	const struct exchange_result	*results;
 	size_t				 nresults;
 	const struct exchange_event	*events;
 	size_t				 nevents;
 	uint64_t			 ts;	/* the batch's time */
+	uint64_t			 ticket;
 };
 
 /*
@@ -191,7 +200,8 @@ size_t		 exchange_pending(struct exchange *);
 /*
  * Run every queued command at time now (ms; the batch time is the larger
  * of now and the last batch's), commit, and fill *out.  Returns 0 when the
- * batch is durable; -1 when it could not be committed: then *cause is set,
+ * batch is committed (durable at out->ticket); -1 when it could not be
+ * committed: then *cause is set,
  * every result is EXCHANGE_REJ_INTERNAL, there are no events, and the
  * books are as they were before the batch.
  */

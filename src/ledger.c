@@ -9,12 +9,16 @@
 #include "config.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -194,6 +198,23 @@ struct ledger {
 	uint8_t		*uval;
 	size_t		 ucap;
 	size_t		 uused;
+
+	/* Durability tickets; the sync thread runs when pipelined. */
+	sqlite3_int64	 changes_at_begin;
+	int		 pipelined;
+	int		 wal_fd;
+	pthread_t	 sync_thread;
+	pthread_mutex_t	 sync_mu;
+	pthread_cond_t	 sync_work;	/* issued moved or stopping */
+	pthread_cond_t	 sync_done;	/* durable moved */
+	uint64_t	 issued;	/* under sync_mu */
+	uint64_t	 durable;	/* under sync_mu */
+	int		 sync_stop;	/* under sync_mu */
+	sqlite3		*ckdb;		/* the sync thread's, checkpoints */
+	int		 wal_pages;	/* under sync_mu: frames in the WAL */
+	int		 ckpt_pages;	/* under sync_mu: frames checkpointed */
+	void		(*notify)(void *);
+	void		*notify_arg;
 };
 
 /* Migrations: index i takes the schema from version i to i + 1. */
@@ -734,6 +755,204 @@ migrate(struct ledger *l, char **cause)
 	return 0;
 }
 
+/*
+ * Checkpoints, when pipelined: the sync thread copies the WAL into the
+ * database (PASSIVE, on its own connection, so never in a commit's path)
+ * once LEDGER_WAL_SOFT frames are waiting; the writer checkpoints itself
+ * only past LEDGER_WAL_HARD, which bounds the WAL when the thread cannot
+ * finish one (SQLite rewinds the WAL only when a writer starts with every
+ * frame copied).  Bigger gaps mean fewer copies of the hot pages.
+ */
+#define LEDGER_WAL_SOFT		8192
+#define LEDGER_WAL_HARD		32768
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct ledger	*l = arg;
+
+	if (pages >= LEDGER_WAL_HARD) {
+		(void)sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
+	pthread_mutex_lock(&l->sync_mu);
+	if (pages < l->ckpt_pages)
+		l->ckpt_pages = 0;	/* rewound */
+	l->wal_pages = pages;
+	if (pages - l->ckpt_pages >= LEDGER_WAL_SOFT)
+		pthread_cond_signal(&l->sync_work);
+	pthread_mutex_unlock(&l->sync_mu);
+	return SQLITE_OK;
+}
+
+/*
+ * The sync thread: one fdatasync() of the WAL covers every commit written
+ * before it began, so it takes all the tickets issued so far at once; then
+ * a checkpoint if one is due.  The WAL is opened separately: Linux syncs a
+ * file's pages whichever descriptor wrote them, and SQLite keeps the same
+ * WAL file (rewinding it after a checkpoint, never replacing it) while the
+ * connection is open.
+ */
+static void *
+sync_main(void *arg)
+{
+	struct ledger	*l = arg;
+	uint64_t	 target;
+	void		(*fn)(void *);
+	void		*fn_arg;
+	int		 nlog, nckpt;
+
+	pthread_mutex_lock(&l->sync_mu);
+	for (;;) {
+		while (!l->sync_stop && l->durable == l->issued &&
+		    l->wal_pages - l->ckpt_pages < LEDGER_WAL_SOFT)
+			pthread_cond_wait(&l->sync_work, &l->sync_mu);
+		if (l->durable != l->issued) {
+			target = l->issued;
+			pthread_mutex_unlock(&l->sync_mu);
+			if (fdatasync(l->wal_fd) == -1)
+				fatal("ledger: fdatasync of the WAL");
+			pthread_mutex_lock(&l->sync_mu);
+			l->durable = target;
+			pthread_cond_broadcast(&l->sync_done);
+			fn = l->notify;
+			fn_arg = l->notify_arg;
+			if (fn != NULL) {
+				/* Unlocked: fn may well ask ledger_durable(). */
+				pthread_mutex_unlock(&l->sync_mu);
+				fn(fn_arg);
+				pthread_mutex_lock(&l->sync_mu);
+			}
+			continue;
+		}
+		if (l->sync_stop)
+			break;
+		/* Busy (the writer checkpointing) is fine: later. */
+		pthread_mutex_unlock(&l->sync_mu);
+		nlog = nckpt = -1;
+		(void)sqlite3_wal_checkpoint_v2(l->ckdb, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+		pthread_mutex_lock(&l->sync_mu);
+		if (nckpt >= 0 && nckpt >= l->ckpt_pages)
+			l->ckpt_pages = nckpt;
+		else
+			l->ckpt_pages = l->wal_pages;	/* no retry loop */
+	}
+	pthread_mutex_unlock(&l->sync_mu);
+	return NULL;
+}
+
+static int
+sync_start(struct ledger *l, const char *path, char **cause)
+{
+	char	*wal;
+	int	 error;
+
+	/* NORMAL: SQLite writes the WAL at commit; the thread syncs it. */
+	if (db_exec(l, "PRAGMA synchronous = NORMAL") == -1) {
+		xasprintf(cause, "configure %s: %s", path,
+		    sqlite3_errmsg(l->db));
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &l->ckdb, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(l->ckdb, "PRAGMA synchronous = NORMAL;"
+	    " PRAGMA wal_autocheckpoint = 0;", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		xasprintf(cause, "open %s for checkpoints: %s", path,
+		    l->ckdb != NULL ? sqlite3_errmsg(l->ckdb) :
+		    "out of memory");
+		sqlite3_close(l->ckdb);
+		l->ckdb = NULL;
+		return -1;
+	}
+	xasprintf(&wal, "%s-wal", path);
+	l->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (l->wal_fd == -1) {
+		xasprintf(cause, "open %s: %s", wal, strerror(errno));
+		free(wal);
+		sqlite3_close(l->ckdb);
+		l->ckdb = NULL;
+		return -1;
+	}
+	free(wal);
+	pthread_mutex_init(&l->sync_mu, NULL);
+	pthread_cond_init(&l->sync_work, NULL);
+	pthread_cond_init(&l->sync_done, NULL);
+	if ((error = pthread_create(&l->sync_thread, NULL, sync_main,
+	    l)) != 0) {
+		xasprintf(cause, "sync thread: %s", strerror(error));
+		close(l->wal_fd);
+		l->wal_fd = -1;
+		sqlite3_close(l->ckdb);
+		l->ckdb = NULL;
+		return -1;
+	}
+	/* Replaces wal_autocheckpoint (the same hook) on this connection. */
+	sqlite3_wal_hook(l->db, wal_hook, l);
+	l->pipelined = 1;
+	return 0;
+}
+
+/* Sync what is left, then stop the thread. */
+static void
+sync_finish(struct ledger *l)
+{
+	if (!l->pipelined)
+		return;
+	pthread_mutex_lock(&l->sync_mu);
+	l->sync_stop = 1;
+	pthread_cond_signal(&l->sync_work);
+	pthread_mutex_unlock(&l->sync_mu);
+	pthread_join(l->sync_thread, NULL);
+	sqlite3_wal_hook(l->db, NULL, NULL);
+	if (sqlite3_close(l->ckdb) != SQLITE_OK)
+		fatalx("ledger: close: %s", sqlite3_errmsg(l->ckdb));
+	l->ckdb = NULL;
+	close(l->wal_fd);
+	pthread_cond_destroy(&l->sync_done);
+	pthread_cond_destroy(&l->sync_work);
+	pthread_mutex_destroy(&l->sync_mu);
+	l->pipelined = 0;
+}
+
+uint64_t
+ledger_durable(struct ledger *l)
+{
+	uint64_t	d;
+
+	if (!l->pipelined)
+		return l->durable;
+	pthread_mutex_lock(&l->sync_mu);
+	d = l->durable;
+	pthread_mutex_unlock(&l->sync_mu);
+	return d;
+}
+
+void
+ledger_sync_wait(struct ledger *l, uint64_t ticket)
+{
+	if (!l->pipelined)
+		return;
+	pthread_mutex_lock(&l->sync_mu);
+	assert(ticket <= l->issued);
+	while (l->durable < ticket)
+		pthread_cond_wait(&l->sync_done, &l->sync_mu);
+	pthread_mutex_unlock(&l->sync_mu);
+}
+
+void
+ledger_set_sync_notify(struct ledger *l, void (*fn)(void *), void *arg)
+{
+	if (l->pipelined)
+		pthread_mutex_lock(&l->sync_mu);
+	l->notify = fn;
+	l->notify_arg = arg;
+	if (l->pipelined)
+		pthread_mutex_unlock(&l->sync_mu);
+}
+
 static int	memstatus_off;
 
 struct ledger *
@@ -790,6 +1009,10 @@ ledger_open(const char *path, const struct ledger_options *opts,
 	free(sql);
 	if (migrate(l, cause) == -1)
 		goto fail;
+	l->wal_fd = -1;
+	if (opts != NULL && opts->pipelined && sync >= 2 &&
+	    sync_start(l, path, cause) == -1)
+		goto fail;
 	l->nbal = 1024;
 	l->bal = xcalloc(l->nbal, sizeof *l->bal);
 	l->ucap = 4096;
@@ -812,6 +1035,7 @@ ledger_close(struct ledger *l)
 		return;
 	if (l->in_txn)
 		ledger_rollback(l);
+	sync_finish(l);
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_finalize(l->amulti);
@@ -864,6 +1088,7 @@ ledger_begin(struct ledger *l, char **cause)
 	l->in_txn = 1;
 	l->explicit_txn = 1;
 	l->poisoned = 0;
+	l->changes_at_begin = sqlite3_total_changes64(l->db);
 	return 0;
 }
 
@@ -897,6 +1122,19 @@ ledger_rollback(struct ledger *l)
 int
 ledger_commit(struct ledger *l, char **cause)
 {
+	uint64_t	ticket;
+
+	if (ledger_commit_async(l, &ticket, cause) == -1)
+		return -1;
+	ledger_sync_wait(l, ticket);
+	return 0;
+}
+
+int
+ledger_commit_async(struct ledger *l, uint64_t *ticket, char **cause)
+{
+	int	wrote;
+
 	assert(l->in_txn);
 	if (!l->poisoned && (fill_flush(l) == -1 || audit_flush(l) == -1 ||
 	    bal_flush(l) == -1))
@@ -914,6 +1152,8 @@ ledger_commit(struct ledger *l, char **cause)
 		ledger_rollback(l);
 		return -1;
 	}
+	/* Before COMMIT: a checkpoint inside it counts no changes. */
+	wrote = sqlite3_total_changes64(l->db) != l->changes_at_begin;
 	if (db_exec(l, "COMMIT") == -1) {
 		if (cause != NULL)
 			xasprintf(cause, "commit: %s", sqlite3_errmsg(l->db));
@@ -921,6 +1161,21 @@ ledger_commit(struct ledger *l, char **cause)
 		return -1;
 	}
 	l->in_txn = l->explicit_txn = 0;
+	if (!l->pipelined) {
+		/* synchronous as configured: durable when COMMIT returns. */
+		if (wrote)
+			l->issued++;
+		l->durable = l->issued;
+		*ticket = l->issued;
+		return 0;
+	}
+	pthread_mutex_lock(&l->sync_mu);
+	if (wrote) {
+		l->issued++;
+		pthread_cond_signal(&l->sync_work);
+	}
+	*ticket = l->issued;
+	pthread_mutex_unlock(&l->sync_mu);
 	return 0;
 }
 
@@ -947,6 +1202,7 @@ op_begin(struct ledger *l)
 	l->in_txn = 1;
 	l->explicit_txn = 0;
 	l->poisoned = 0;
+	l->changes_at_begin = sqlite3_total_changes64(l->db);
 	return 0;
 }
 

@@ -91,6 +91,11 @@ struct ledger_delta {
 
 struct ledger_options {
 	int	  synchronous;	/* 0 OFF, 1 NORMAL, 2 FULL (default), 3 EXTRA */
+	/*
+	 * With synchronous FULL or EXTRA: pipelined durability (below).
+	 * Ignored at OFF and NORMAL, where no commit waits for the disk.
+	 */
+	bool	  pipelined;
 	int64_t	(*clock)(void *);	/* ms since epoch; NULL: real time */
 	void	 *clock_arg;
 };
@@ -115,6 +120,34 @@ void		 ledger_set_clock(struct ledger *, int64_t (*)(void *), void *);
 int		 ledger_begin(struct ledger *, char **);
 int		 ledger_commit(struct ledger *, char **);
 void		 ledger_rollback(struct ledger *);
+
+/*
+ * Pipelined durability.  Every commit gets a ticket (tickets grow by one
+ * per commit that wrote something); a commit is durable once
+ * ledger_durable() >= its ticket.  ledger_commit() returns only when its
+ * commit is durable.  ledger_commit_async() returns as soon as SQLite has
+ * written the WAL: with options.pipelined the connection runs at
+ * synchronous=NORMAL (the WAL is written, not synced, at commit; SQLite
+ * still syncs the WAL and the database around each checkpoint) and a
+ * thread owned by the ledger fdatasync()s the WAL file; one fdatasync
+ * covers every commit written before it started, so tickets become durable
+ * in order.  The caller keeps the commit's results to itself until then:
+ * that is the whole guarantee (an acknowledged commit was on disk before
+ * the acknowledgement), the same as synchronous=FULL, while the next batch
+ * runs during the sync.  Without options.pipelined, ledger_commit_async()
+ * is ledger_commit() and every ticket is durable at once.  A failed
+ * fdatasync is fatal (the page cache can no longer be trusted; a restart
+ * recovers from what is on disk, and nothing unsynced was acknowledged).
+ */
+int		 ledger_commit_async(struct ledger *, uint64_t *, char **);
+uint64_t	 ledger_durable(struct ledger *);
+void		 ledger_sync_wait(struct ledger *, uint64_t);
+/*
+ * Called from the sync thread (never with the ledger's state) each time
+ * ledger_durable() advances: only to wake the owner's loop.
+ */
+void		 ledger_set_sync_notify(struct ledger *, void (*)(void *),
+		    void *);
 bool		 ledger_in_transaction(struct ledger *);
 /* Test hook: make the next commit fail as if the disk had (-1 to COMMIT). */
 void		 ledger_fail_next_commit(struct ledger *);

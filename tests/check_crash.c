@@ -2,9 +2,11 @@
  * check_crash: kill -9 at random points, and nothing acknowledged is lost.
  *
  * A child process opens the exchange on a real SQLite file
- * (synchronous=FULL) and applies a seeded random stream of commands in
- * batches; after each exchange_run() returns (the batch is committed) it
- * writes one record per command to a pipe: that is the acknowledgement.
+ * (synchronous=FULL; every other run pipelined, as kdexd runs it) and
+ * applies a seeded random stream of commands in batches; once a batch is
+ * durable (when exchange_run() returns, or when the ledger's sync thread
+ * has passed its ticket: meanwhile the next batches run) it writes one
+ * record per command to a pipe: that is the acknowledgement.
  * The parent SIGKILLs the child after a random delay, reopens the
  * exchange (which rebuilds the books and runs exchange_check(): books
  * against ledger, reservations, conservation) and verifies that every
@@ -95,10 +97,55 @@ write_all(int fd, const void *buf, size_t len)
 	}
 }
 
+/* Acknowledgements held until their batch is durable. */
+struct held {
+	struct ack	*a;
+	uint64_t	*ticket;
+	size_t		 n, cap;
+};
+
+static void
+held_flush(struct held *h, uint64_t durable, int fd)
+{
+	size_t	i = 0;
+
+	while (i < h->n && h->ticket[i] <= durable)
+		i++;
+	write_all(fd, h->a, i * sizeof *h->a);
+	memmove(h->a, h->a + i, (h->n - i) * sizeof *h->a);
+	memmove(h->ticket, h->ticket + i, (h->n - i) * sizeof *h->ticket);
+	h->n -= i;
+}
+
+static void
+held_add(struct held *h, const struct ack *a, uint64_t ticket)
+{
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 256;
+		h->a = xreallocarray(h->a, h->cap, sizeof *h->a);
+		h->ticket = xreallocarray(h->ticket, h->cap,
+		    sizeof *h->ticket);
+	}
+	h->a[h->n] = *a;
+	h->ticket[h->n++] = ticket;
+}
+
+static struct ledger_options *
+options(int pipelined)
+{
+	static struct ledger_options	o;
+
+	memset(&o, 0, sizeof o);
+	o.synchronous = 2;
+	o.pipelined = pipelined != 0;
+	return &o;
+}
+
 /* The child: never returns. */
 static void __attribute__((noreturn))
-child(const char *path, uint64_t seed, int fd)
+child(const char *path, uint64_t seed, int fd, int pipelined)
 {
+	struct held		 h;
 	struct exchange		*ex;
 	struct exchange_cmd	 c;
 	struct exchange_out	 out;
@@ -112,7 +159,8 @@ child(const char *path, uint64_t seed, int fd)
 	struct ledger_market	 lm;
 	int			 b;
 
-	if ((ex = exchange_open(path, NULL, &cause)) == NULL) {
+	memset(&h, 0, sizeof h);
+	if ((ex = exchange_open(path, options(pipelined), &cause)) == NULL) {
 		fprintf(stderr, "child: open: %s\n", cause);
 		_exit(2);
 	}
@@ -143,6 +191,7 @@ child(const char *path, uint64_t seed, int fd)
 	now = (uint64_t)time(NULL) * 1000;
 	if (exchange_run(ex, now, &out, &cause) != 0)
 		_exit(2);
+	ledger_sync_wait(l, out.ticket);
 	/* Ready: open and funded; the parent may start its clock. */
 	memset(&a, 0, sizeof a);
 	a.type = -1;
@@ -192,7 +241,7 @@ child(const char *path, uint64_t seed, int fd)
 		now += 1 + rnd(&s) % 5;
 		if (exchange_run(ex, now, &out, &cause) != 0)
 			_exit(4);
-		/* Durable: acknowledge. */
+		/* Acknowledged once durable; every 8th batch waits for it. */
 		for (i = 0; i < out.nresults; i++) {
 			const struct exchange_result *r = &out.results[i];
 
@@ -200,7 +249,7 @@ child(const char *path, uint64_t seed, int fd)
 			a.type = (int32_t)r->type;
 			a.reject = (int32_t)r->reject;
 			a.id = r->id;
-			write_all(fd, &a, sizeof a);
+			held_add(&h, &a, out.ticket);
 			if (r->type == EXCHANGE_PLACE &&
 			    r->reject == EXCHANGE_OK) {
 				if (nlive < 512)
@@ -209,6 +258,9 @@ child(const char *path, uint64_t seed, int fd)
 					live[rnd(&s) % 512] = r->id;
 			}
 		}
+		if (b % 8 == 7)
+			ledger_sync_wait(l, out.ticket);
+		held_flush(&h, ledger_durable(l), fd);
 	}
 }
 
@@ -251,7 +303,7 @@ START_TEST(test_kill9)
 			ck_abort_msg("fork");
 		if (pid == 0) {
 			close(fds[0]);
-			child(path, rnd(&s), fds[1]);
+			child(path, rnd(&s), fds[1], k & 1);
 		}
 		close(fds[1]);
 		/*
@@ -276,7 +328,7 @@ START_TEST(test_kill9)
 		    "(status %d)", status);
 
 		/* What it acknowledged before it died; then check it all. */
-		ex = exchange_open(path, NULL, &cause);
+		ex = exchange_open(path, options(k & 2), &cause);
 		ck_assert_msg(ex != NULL, "reopen after kill %d: %s", k, cause);
 		l = exchange_ledger(ex);
 		while ((n = read(fds[0], &a, sizeof a)) == (ssize_t)sizeof a) {

@@ -8,8 +8,12 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <check.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,7 @@ struct fx {
 	struct ledger	*l;
 	int64_t		 u1, u2, tok;
 	int		 sync;		/* synchronous level */
+	bool		 pipelined;
 };
 
 static int64_t	fake_now = 1700000000000LL;
@@ -42,10 +47,11 @@ test_clock(void *arg)
 static void
 fx_reopen(struct fx *f)
 {
-	struct ledger_options	 o = { 2, test_clock, NULL };
+	struct ledger_options	 o = { .synchronous = f->sync,
+				    .pipelined = f->pipelined,
+				    .clock = test_clock };
 	char			*cause = NULL;
 
-	o.synchronous = f->sync;
 	if (f->l != NULL)
 		ledger_close(f->l);
 	f->l = ledger_open(f->path, &o, &cause);
@@ -54,10 +60,11 @@ fx_reopen(struct fx *f)
 }
 
 static void
-fx_setup_sync(struct fx *f, int sync)
+fx_setup_opts(struct fx *f, int sync, bool pipelined)
 {
 	memset(f, 0, sizeof *f);
 	f->sync = sync;
+	f->pipelined = pipelined;
 	snprintf(f->dir, sizeof f->dir, "/tmp/check_ledger.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(f->dir));
 	snprintf(f->path, sizeof f->path, "%s/ledger.db", f->dir);
@@ -68,6 +75,12 @@ fx_setup_sync(struct fx *f, int sync)
 	    &f->u2), LEDGER_OK);
 	ck_assert_int_eq(ledger_token_add(f->l, "keeta_tok", "TOK", 6,
 	    &f->tok), LEDGER_OK);
+}
+
+static void
+fx_setup_sync(struct fx *f, int sync)
+{
+	fx_setup_opts(f, sync, false);
 }
 
 static void
@@ -1055,6 +1068,111 @@ START_TEST(test_random_conservation)
 }
 END_TEST
 
+/* The sync thread's wake-ups, counted where the test can read them. */
+static pthread_mutex_t	notify_mu = PTHREAD_MUTEX_INITIALIZER;
+static int		notified;
+
+static void
+on_durable(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&notify_mu);
+	notified++;
+	pthread_mutex_unlock(&notify_mu);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat	sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/*
+ * Pipelined durability: tickets, the sync thread, its checkpoints, and
+ * what a reopen finds.
+ */
+START_TEST(test_pipelined)
+{
+	struct fx	 f;
+	uint64_t	 t1, t2, t, last = 0;
+	int		 i, n;
+	off_t		 before;
+
+	fx_setup_opts(&f, 2, true);
+	ledger_set_sync_notify(f.l, on_durable, NULL);
+
+	/* A write gets a new ticket, durable once waited for. */
+	ck_assert_int_eq(ledger_begin(f.l, NULL), 0);
+	ck_assert_int_eq(ledger_deposit_credit(f.l, f.u1, f.tok, 10, "p1", 0,
+	    NULL), LEDGER_OK);
+	ck_assert_int_eq(ledger_commit_async(f.l, &t1, NULL), 0);
+	ck_assert_uint_gt(t1, 0);
+	ledger_sync_wait(f.l, t1);
+	ck_assert_uint_ge(ledger_durable(f.l), t1);
+	/* The notification follows the durable mark, not before it. */
+	for (i = 0, n = 0; i < 500 && n == 0; i++) {
+		pthread_mutex_lock(&notify_mu);
+		n = notified;
+		pthread_mutex_unlock(&notify_mu);
+		if (n == 0)
+			usleep(10000);
+	}
+	ck_assert_int_ge(n, 1);
+
+	/* A transaction that wrote nothing waits for nothing new. */
+	ck_assert_int_eq(ledger_begin(f.l, NULL), 0);
+	bal(f.l, f.u1, f.tok, 10, 10);
+	ck_assert_int_eq(ledger_commit_async(f.l, &t2, NULL), 0);
+	ck_assert_uint_eq(t2, t1);
+
+	/* Tickets grow by one per writing commit, in order. */
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(ledger_begin(f.l, NULL), 0);
+		ck_assert_int_eq(ledger_counter_set(f.l, "n", i), LEDGER_OK);
+		ck_assert_int_eq(ledger_commit_async(f.l, &t, NULL), 0);
+		ck_assert_uint_eq(t, t1 + 1 + (uint64_t)i);
+		ck_assert_uint_le(ledger_durable(f.l), t);
+		last = t;
+	}
+	/* A plain commit (and an operation on its own) returns durable. */
+	ck_assert_int_eq(ledger_counter_set(f.l, "m", 1), LEDGER_OK);
+	ck_assert_uint_eq(ledger_durable(f.l), last + 1);
+
+	/*
+	 * The sync thread checkpoints once enough of the WAL waits: some
+	 * 9,000 pages in one commit, then the database file grows by them
+	 * without the writer checkpointing (it does only past 32,768).
+	 */
+	before = file_size(f.path);
+	ck_assert_int_eq(ledger_begin(f.l, NULL), 0);
+	ck_assert_int_eq(sqlite3_exec(ledger_db(f.l), "CREATE TABLE pad(x);"
+	    "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c"
+	    " WHERE i < 9000) INSERT INTO pad SELECT randomblob(3500) FROM c;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(ledger_commit(f.l, NULL), 0);
+	for (i = 0; i < 200 && file_size(f.path) < before + 30000000; i++)
+		usleep(50000);
+	ck_assert_msg(file_size(f.path) >= before + 30000000, "no checkpoint:"
+	    " %lld bytes", (long long)file_size(f.path));
+
+	/* Everything is there after a reopen, pipelined or not. */
+	fx_reopen(&f);
+	bal(f.l, f.u1, f.tok, 10, 10);
+	{
+		int64_t	v;
+
+		ck_assert_int_eq(ledger_counter_get(f.l, "n", &v), 0);
+		ck_assert_int_eq(v, 199);
+	}
+	f.pipelined = false;
+	fx_reopen(&f);
+	bal(f.l, f.u1, f.tok, 10, 10);
+	fx_teardown(&f);
+}
+END_TEST
+
 static Suite *
 ledger_suite(void)
 {
@@ -1068,6 +1186,7 @@ ledger_suite(void)
 	tcase_add_test(tc, test_deposit_idempotent);
 	tcase_add_test(tc, test_moves);
 	tcase_add_test(tc, test_transactions);
+	tcase_add_test(tc, test_pipelined);
 	tcase_add_test(tc, test_withdrawals);
 	tcase_add_test(tc, test_markets_users);
 	tcase_add_test(tc, test_orders_fills_settlement);

@@ -1,23 +1,29 @@
 /*
  * bench_durable: engine + ledger, durable.  How many orders per second are
- * acknowledged when every acknowledgement waits for its batch's SQLite
- * commit with synchronous=FULL (group commit), and how long a command
+ * acknowledged when every acknowledgement waits for its batch to be on
+ * disk (synchronous=FULL semantics, group commit), and how long a command
  * waits from submission to its durable acknowledgement.
  *
  * Workload: the kdex-std generator (contrib/bench/README.md: splitmix64,
  * seed 42, 60 % passive adds, 30 % cancels, 10 % crossing orders around
  * mid 100000 ticks) on one market, spread over 1000 funded users.  Each
  * ADD or CROSS is a place, each CANCEL cancels a random live order among
- * those already acknowledged.  Every command counts as an order.
+ * those already committed.  Every command counts as an order.
  *
- * Loop (closed, one thread, as kdexd's event loop would run it): queue a
- * batch of up to B commands, exchange_run() (match + one transaction +
- * fsync), acknowledge.  Commands of batch k are taken to have arrived
- * evenly spread over the run of batch k-1 (they queue while it commits),
- * so a command's latency is the end of its batch's commit minus its
- * arrival; p99 is over all commands.
+ * Loop (closed, one thread, as kdexd's event loop runs it): queue a batch
+ * of up to B commands, exchange_run() (match + one transaction), and, with
+ * the ledger pipelined (the default, as in kdexd), go on with the next
+ * batch while the ledger's sync thread fdatasync()s the WAL; a batch is
+ * acknowledged when its ticket is durable, at the time the sync thread
+ * reports it.  With -P 0 each exchange_run() waits for its own fsync
+ * (synchronous=FULL inside COMMIT).  Commands of batch k are taken to have
+ * arrived evenly spread over the run of batch k-1 (they queue meanwhile),
+ * so a command's latency is its batch's durable time minus its arrival;
+ * p99 is over all commands, and the run ends when the last batch is
+ * durable.
  *
- * Usage: bench_durable [-n commands] [-b batch] [-s synchronous] [-d dir]
+ * Usage: bench_durable [-n commands] [-b batch] [-s synchronous]
+ *        [-P 0|1] [-d dir]
  * Last line: durable orders_per_s=N p99_ack_ms=X
  */
 #include "config.h"
@@ -123,7 +129,45 @@ machine(void)
 	printf("sqlite: %s\n", sqlite3_libversion());
 }
 
-/* Live acknowledged orders: array with swap-remove, index by id. */
+/*
+ * When each ticket became durable, written by the ledger's sync thread
+ * (pipelined) or by the loop (not); read after the thread is joined.
+ */
+struct acks {
+	struct ledger	*l;
+	double		*at;
+	size_t		 cap;
+	uint64_t	 seen;
+};
+
+static void
+acks_mark(struct acks *a, uint64_t upto)
+{
+	double	t = now_ms();
+
+	while (a->seen < upto) {
+		a->seen++;
+		if (a->seen < a->cap)
+			a->at[a->seen] = t;
+	}
+}
+
+static void
+on_durable(void *arg)
+{
+	struct acks	*a = arg;
+
+	acks_mark(a, ledger_durable(a->l));
+}
+
+/* A batch: its commands, its ticket, its arrivals' window. */
+struct batch {
+	size_t		 first, k;
+	uint64_t	 ticket;
+	double		 arr0, arr1;
+};
+
+/* Live committed orders: array with swap-remove, index by id. */
 struct live {
 	int64_t		*ids;
 	size_t		 n, cap;
@@ -180,13 +224,15 @@ main(int argc, char **argv)
 	double			*lat, t0, t_prev_start, t_prev_end, t_start,
 				 t_end, elapsed, p50, p99, cpu0, load0;
 	int64_t			 mkt, users[USERS], base, quote;
-	size_t			 n = 200000, bmax = 4096, done = 0, i, k,
-				 fills = 0;
+	size_t			 n = 200000, bmax = 4096, done = 0, i, j, k,
+				 fills = 0, nb = 0;
 	uint64_t		 clock_ms = 1700000000000ULL;
-	int			 ch, sync = 2;
+	int			 ch, sync = 2, pipelined = 1;
 	struct ledger_market	 lm;
+	struct acks		 acks;
+	struct batch		*bs;
 
-	while ((ch = getopt(argc, argv, "n:b:s:d:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:b:s:P:d:")) != -1) {
 		switch (ch) {
 		case 'n':
 			n = (size_t)strtoull(optarg, NULL, 10);
@@ -197,12 +243,15 @@ main(int argc, char **argv)
 		case 's':
 			sync = atoi(optarg);
 			break;
+		case 'P':
+			pipelined = atoi(optarg) != 0;
+			break;
 		case 'd':
 			dir = optarg;
 			break;
 		default:
 			fprintf(stderr, "usage: bench_durable [-n commands] "
-			    "[-b batch] [-s synchronous] [-d dir]\n");
+			    "[-b batch] [-s synchronous] [-P 0|1] [-d dir]\n");
 			return 1;
 		}
 	}
@@ -214,8 +263,10 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/ledger.db", tmpl);
 	memset(&opts, 0, sizeof opts);
 	opts.synchronous = sync;
+	opts.pipelined = pipelined;
 	if ((ex = exchange_open(path, &opts, &cause)) == NULL)
 		fatalx("open: %s", cause);
+	pipelined = pipelined && sync >= 2;
 
 	memset(&cfg, 0, sizeof cfg);
 	snprintf(cfg.base.address, sizeof cfg.base.address, "keeta_base");
@@ -273,10 +324,20 @@ main(int argc, char **argv)
 
 	machine();
 	printf("workload: kdex-std generator, %zu commands, %d users, batch "
-	    "<= %zu, synchronous=%d, WAL\n", n, USERS, bmax, sync);
+	    "<= %zu, synchronous=%d, WAL, %s\n", n, USERS, bmax, sync,
+	    pipelined ? "pipelined (fsync on the ledger's sync thread)" :
+	    "not pipelined (fsync inside COMMIT)");
 	fflush(stdout);
 
 	lat = xreallocarray(NULL, n, sizeof *lat);
+	bs = xreallocarray(NULL, n + 1, sizeof *bs);
+	memset(&acks, 0, sizeof acks);
+	acks.l = exchange_ledger(ex);
+	acks.cap = out.ticket + n + 2;
+	acks.at = xcalloc(acks.cap, sizeof *acks.at);
+	acks.seen = out.ticket;
+	ledger_sync_wait(acks.l, out.ticket);
+	ledger_set_sync_notify(acks.l, on_durable, &acks);
 	memset(&lv, 0, sizeof lv);
 	load0 = loadavg();
 	cpu0 = cpu_ms();
@@ -321,15 +382,15 @@ main(int argc, char **argv)
 		if (exchange_run(ex, clock_ms, &out, &cause) != 0)
 			fatalx("batch: %s", cause);
 		t_end = now_ms();
+		if (!pipelined)
+			acks_mark(&acks, out.ticket);
 		/* Arrivals spread over the previous batch's run. */
-		for (i = 0; i < k; i++) {
-			double	arr = t_prev_start + (t_prev_end -
-			    t_prev_start) * ((double)i + 0.5) / (double)k;
-
-			if (done == 0)
-				arr = t_start;
-			lat[done + i] = t_end - arr;
-		}
+		bs[nb].first = done;
+		bs[nb].k = k;
+		bs[nb].ticket = out.ticket;
+		bs[nb].arr0 = done == 0 ? t_start : t_prev_start;
+		bs[nb].arr1 = done == 0 ? t_start : t_prev_end;
+		nb++;
 		for (i = 0; i < out.nevents; i++) {
 			const struct book_event *e = &out.events[i].ev;
 
@@ -354,13 +415,24 @@ main(int argc, char **argv)
 		t_prev_start = t_start;
 		t_prev_end = t_end;
 	}
-	elapsed = now_ms() - t0;
+	ledger_sync_wait(acks.l, bs[nb - 1].ticket);
 	cpu0 = cpu_ms() - cpu0;
+	if (exchange_check(ex, NULL, NULL) != 0)
+		fatalx("ledger check failed after the run");
+	/* Joins the sync thread: every acks.at[] is written. */
+	exchange_close(ex);
+	elapsed = acks.at[bs[nb - 1].ticket] - t0;
+	for (j = 0; j < nb; j++) {
+		if (acks.at[bs[j].ticket] == 0)
+			fatalx("batch %zu: no durable time", j);
+		for (i = 0; i < bs[j].k; i++)
+			lat[bs[j].first + i] = acks.at[bs[j].ticket] -
+			    (bs[j].arr0 + (bs[j].arr1 - bs[j].arr0) *
+			    ((double)i + 0.5) / (double)bs[j].k);
+	}
 	qsort(lat, n, sizeof *lat, cmp_double);
 	p50 = lat[n / 2];
 	p99 = lat[(size_t)((double)n * 0.99)];
-	if (exchange_check(ex, NULL, NULL) != 0)
-		fatalx("ledger check failed after the run");
 	printf("load average %.2f at start, %.2f at end\n", load0, loadavg());
 	printf("commands %zu, fills %zu, live at end %zu, %.0f ms wall, "
 	    "%.0f ms cpu (%.1f us/command), p50_ack_ms=%.2f, ledger check "
@@ -368,8 +440,9 @@ main(int argc, char **argv)
 	    p50);
 	printf("durable orders_per_s=%.0f p99_ack_ms=%.2f\n",
 	    (double)n / (elapsed / 1e3), p99);
-	exchange_close(ex);
 	free(lat);
+	free(bs);
+	free(acks.at);
 	free(lv.ids);
 	free(lv.pos);
 	snprintf(path, sizeof path, "rm -rf '%s'", tmpl);
