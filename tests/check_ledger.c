@@ -1152,7 +1152,7 @@ START_TEST(test_pipelined)
 	    " WHERE i < 9000) INSERT INTO pad SELECT randomblob(3500) FROM c;",
 	    NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(ledger_commit(f.l, NULL), 0);
-	for (i = 0; i < 200 && file_size(f.path) < before + 30000000; i++)
+	for (i = 0; i < 600 && file_size(f.path) < before + 30000000; i++)
 		usleep(50000);
 	ck_assert_msg(file_size(f.path) >= before + 30000000, "no checkpoint:"
 	    " %lld bytes", (long long)file_size(f.path));
