@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 #include "devnet.h"
 #include "keeta_account.h"
 #include "keyfile.h"
+#include "ledger.h"
 #include "kdexd.h"
 #include "kdexd_lp.h"
 #include "kdexd_settle.h"
@@ -45,6 +47,25 @@
 struct kdexd		*kdexd_server;
 static struct kdexd	 server;
 static lws_sorted_usec_list_t cron_sul;
+
+/*
+ * The ledger's sync thread wakes the loop when a batch becomes durable
+ * (its answers wait for that). lws_cancel_service() is the one lws call
+ * meant for another thread; the lock keeps it off a context being
+ * destroyed.
+ */
+static pthread_mutex_t	 wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lws_context *wake_ctx;
+
+static void
+wake_loop(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&wake_mu);
+	if (wake_ctx != NULL)
+		lws_cancel_service(wake_ctx);
+	pthread_mutex_unlock(&wake_mu);
+}
 
 static const char usage_text[] =
     "usage: kdexd [-dhV] [--config file] [--data dir] [--listen host:port]\n"
@@ -568,6 +589,11 @@ main(int argc, char **argv)
 	if (s->conf.demo && demo_init(s, &cause) != 0)
 		fatalx("demo: %s", cause);
 
+	pthread_mutex_lock(&wake_mu);
+	wake_ctx = s->ctx;
+	pthread_mutex_unlock(&wake_mu);
+	ledger_set_sync_notify(s->ledger, wake_loop, NULL);
+
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	lws_sul_schedule(s->ctx, 0, &cron_sul, cron, 100 * LWS_US_PER_MS);
@@ -584,9 +610,13 @@ main(int argc, char **argv)
 		settle_poll(s);
 		/*
 		 * Group commit with no timer: what one poll brought in is one
-		 * batch. While its fsync runs, the next requests queue in
-		 * the sockets, so the batch grows with the load by itself.
+		 * batch. While its fsync runs (on the ledger's sync thread
+		 * with ledger-pipeline, else here), the next requests queue
+		 * in the sockets, so the batch grows with the load by itself.
+		 * The answers of the batches whose fsync has completed go
+		 * out here, in order.
 		 */
+		route_release(s);
 		if (route_batch_pending())
 			route_run_batch(s);
 	}
@@ -602,12 +632,21 @@ main(int argc, char **argv)
 	stop_listening(s);
 	until = kdexd_now_ms() + 2000;
 	do {
+		/* Draining, a batch waits for its sync (route_run_batch). */
 		if (route_batch_pending())
 			route_run_batch(s);
+		if (route_outbox_pending() > 0) {
+			ledger_sync_wait(s->ledger, route_last_ticket());
+			route_release(s);
+		}
 		lws_service(s->ctx, 0);
 	} while (kdexd_now_ms() < until && (route_batch_pending() ||
-	    s->stats.http_conns > 0));
+	    route_outbox_pending() > 0 || s->stats.http_conns > 0));
 
+	ledger_set_sync_notify(s->ledger, NULL, NULL);
+	pthread_mutex_lock(&wake_mu);
+	wake_ctx = NULL;
+	pthread_mutex_unlock(&wake_mu);
 	lws_sul_cancel(&cron_sul);
 	settle_stop(s);
 	lws_context_destroy(s->ctx);

@@ -75,6 +75,7 @@ struct kdexd_conf {
 	size_t	 ws_queue_max;		/* bytes queued per WS client */
 	unsigned int max_clients;
 	int	 ledger_sync;		/* SQLite synchronous: 2 FULL, 1 NORMAL */
+	int	 ledger_pipeline;	/* sync in the ledger's thread */
 
 	struct kdexd_market_conf markets[KDEXD_MARKETS_MAX];
 	size_t	 nmarkets;
@@ -104,6 +105,9 @@ struct kdexd_stats {
 	uint64_t	batches;
 	uint64_t	batch_commands;
 	uint64_t	batch_us_total;
+	uint64_t	batches_released;	/* answered once durable */
+	uint64_t	last_ticket;	/* gauge: the last batch's ledger ticket */
+	uint64_t	released_ticket; /* gauge: the last released batch's */
 	uint64_t	commit_us_total;	/* inside exchange_run */
 	uint64_t	ws_messages_out;
 	uint64_t	ws_slow_disconnects;
@@ -172,6 +176,34 @@ typedef void	 http_sink_fn(void *arg, struct kdexd_resp *resp);
 void			 http_defer_sink(http_sink_fn *fn, void *arg);
 /* JSON text of a cJSON; the caller frees. */
 char	*json_print(const cJSON *);
+/*
+ * A direct JSON writer for the hot answers and events: the bytes of
+ * cJSON_PrintUnformatted() for the same members added in the same order,
+ * without building a tree (each tree costs a malloc per member and a
+ * printf per number). Keys are static ASCII names, written as they are.
+ * Nesting is bounded by JW_DEPTH (a programmer error past it).
+ */
+#define JW_DEPTH	8
+struct jw {
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+	int		 depth;
+	char		 close[JW_DEPTH];	/* '}' or ']' */
+	unsigned char	 first[JW_DEPTH];	/* no member yet */
+};
+void	 jw_init(struct jw *);
+/* Open an object or array: key NULL at the top or inside an array. */
+void	 jw_obj(struct jw *, const char *key);
+void	 jw_arr(struct jw *, const char *key);
+void	 jw_end(struct jw *);
+void	 jw_str(struct jw *, const char *key, const char *);
+void	 jw_int(struct jw *, const char *key, int64_t);
+void	 jw_bool(struct jw *, const char *key, int);
+void	 jw_null(struct jw *, const char *key);
+/* The text (NUL-terminated, caller frees); the writer is empty again. */
+char	*jw_take(struct jw *);
+void	 jw_free(struct jw *);
 
 /* kdexd_auth.c */
 int	 auth_init(struct kdexd *, char **cause);
@@ -210,6 +242,12 @@ int	 ws_writable(struct ws_client *);
 void	 ws_pong(struct ws_client *);
 /* Publish a message (takes text, allocated) to a channel's subscribers. */
 void	 ws_publish(const char *channel, char *text);
+/*
+ * The same for a book update with depth sequence seq: a subscriber whose
+ * snapshot already had seq (it subscribed while the batch waited for its
+ * sync) does not get it.
+ */
+void	 ws_publish_seq(const char *channel, uint64_t seq, char *text);
 /* Publish to the private channel of one user ("orders", "balances"...). */
 void	 ws_publish_user(const char *user, const char *channel, char *text);
 /* 1 when a channel has any subscriber (skip building unused events). */
@@ -224,9 +262,17 @@ int	 route_public(struct kdexd_req *, struct kdexd_resp *,
 cJSON	*route_book_snapshot(const char *pair, size_t depth);
 int	 route_market_known(const char *pair);
 cJSON	*route_ticker_json(const char *pair);
-/* Run the queued engine commands as one batch, then answer them. */
+/*
+ * Run the queued engine commands as one batch and build its answers and
+ * events; they go out (route_release) once the batch is durable: at once,
+ * or with ledger-pipeline when the ledger's sync thread has passed its
+ * ticket, in batch order.
+ */
 void	 route_run_batch(struct kdexd *);
 int	 route_batch_pending(void);
+void	 route_release(struct kdexd *);
+size_t	 route_outbox_pending(void);	/* batches held */
+uint64_t route_last_ticket(void);
 int	 route_init(struct kdexd *, char **cause);
 void	 route_free(void);
 void	 route_cron(struct kdexd *);

@@ -74,6 +74,7 @@ conf_defaults(struct kdexd_conf *c)
 	c->max_clients = 10000;
 	c->demo_maker = 1;
 	c->ledger_sync = 2;
+	c->ledger_pipeline = 1;
 }
 
 static int
@@ -411,6 +412,13 @@ conf_line(struct kdexd_conf *c, char *line, char **cause, const char *where)
 			c->ledger_sync = 2;
 		else if (strcmp(value, "normal") == 0)
 			c->ledger_sync = 1;
+		else
+			bad = 1;
+	} else if (strcmp(name, "ledger-pipeline") == 0) {
+		if (strcmp(value, "yes") == 0)
+			c->ledger_pipeline = 1;
+		else if (strcmp(value, "no") == 0)
+			c->ledger_pipeline = 0;
 		else
 			bad = 1;
 	} else if (strcmp(name, "deposit-poll-ms") == 0)

@@ -93,6 +93,219 @@ json_print(const cJSON *j)
 	return (s);
 }
 
+void
+jw_init(struct jw *w)
+{
+	memset(w, 0, sizeof *w);
+}
+
+static void
+jw_grow(struct jw *w, size_t n)
+{
+	size_t	cap;
+
+	if (w->len + n + 1 <= w->cap)
+		return;
+	cap = w->cap == 0 ? 512 : w->cap;
+	while (cap < w->len + n + 1)
+		cap *= 2;
+	w->buf = xreallocarray(w->buf, cap, 1);
+	w->cap = cap;
+}
+
+static void
+jw_put(struct jw *w, const char *s, size_t n)
+{
+	jw_grow(w, n);
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+/* cJSON's string escapes: the two specials, five short forms, \u00xx. */
+static void
+jw_quote(struct jw *w, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s);
+	char			*o;
+	char			 c;
+
+	jw_grow(w, 6 * n + 2);	/* the worst case: all \u00xx */
+	o = w->buf + w->len;
+	*o++ = '"';
+	for (; *p != '\0'; p++) {
+		if (*p >= 32 && *p != '"' && *p != '\\') {
+			*o++ = (char)*p;
+			continue;
+		}
+		switch (*p) {
+		case '"':
+		case '\\':
+			c = (char)*p;
+			break;
+		case '\b':
+			c = 'b';
+			break;
+		case '\f':
+			c = 'f';
+			break;
+		case '\n':
+			c = 'n';
+			break;
+		case '\r':
+			c = 'r';
+			break;
+		case '\t':
+			c = 't';
+			break;
+		default:
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[*p >> 4];
+			o[5] = hex[*p & 15];
+			o += 6;
+			continue;
+		}
+		*o++ = '\\';
+		*o++ = c;
+	}
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
+}
+
+/* The separator and key (a static name: no escapes) of the next member. */
+static void
+jw_key(struct jw *w, const char *key)
+{
+	size_t	n = key != NULL ? strlen(key) : 0;
+	char	*o;
+
+	jw_grow(w, n + 4);
+	o = w->buf + w->len;
+	if (w->depth > 0) {
+		if (!w->first[w->depth - 1])
+			*o++ = ',';
+		w->first[w->depth - 1] = 0;
+	}
+	if (key != NULL) {
+		*o++ = '"';
+		memcpy(o, key, n);
+		o += n;
+		*o++ = '"';
+		*o++ = ':';
+	}
+	w->len = (size_t)(o - w->buf);
+}
+
+static void
+jw_open(struct jw *w, const char *key, char open, char close)
+{
+	if (w->depth == JW_DEPTH)
+		fatalx("jw: nested too deep");
+	jw_key(w, key);
+	jw_put(w, &open, 1);
+	w->close[w->depth] = close;
+	w->first[w->depth] = 1;
+	w->depth++;
+}
+
+void
+jw_obj(struct jw *w, const char *key)
+{
+	jw_open(w, key, '{', '}');
+}
+
+void
+jw_arr(struct jw *w, const char *key)
+{
+	jw_open(w, key, '[', ']');
+}
+
+void
+jw_end(struct jw *w)
+{
+	if (w->depth == 0)
+		fatalx("jw: nothing to close");
+	w->depth--;
+	jw_put(w, &w->close[w->depth], 1);
+}
+
+void
+jw_str(struct jw *w, const char *key, const char *v)
+{
+	jw_key(w, key);
+	jw_quote(w, v);
+}
+
+/*
+ * A number as cJSON prints one held as a double: below 10^15 in magnitude
+ * that is the plain integer; beyond, %1.15g (or %1.17g when that does not
+ * read back), as cJSON does.
+ */
+void
+jw_int(struct jw *w, const char *key, int64_t v)
+{
+	char		 b[32], *p = b + sizeof b;
+	uint64_t	 u;
+	double		 d = (double)v;
+	int		 n;
+
+	jw_key(w, key);
+	if (v > -1000000000000000LL && v < 1000000000000000LL) {
+		u = v < 0 ? (uint64_t)-v : (uint64_t)v;
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u != 0);
+		if (v < 0)
+			*--p = '-';
+		jw_put(w, p, (size_t)(b + sizeof b - p));
+		return;
+	}
+	n = snprintf(b, sizeof b, "%1.15g", d);
+	if (strtod(b, NULL) != d)
+		n = snprintf(b, sizeof b, "%1.17g", d);
+	jw_put(w, b, (size_t)n);
+}
+
+void
+jw_bool(struct jw *w, const char *key, int v)
+{
+	jw_key(w, key);
+	if (v)
+		jw_put(w, "true", 4);
+	else
+		jw_put(w, "false", 5);
+}
+
+void
+jw_null(struct jw *w, const char *key)
+{
+	jw_key(w, key);
+	jw_put(w, "null", 4);
+}
+
+char *
+jw_take(struct jw *w)
+{
+	char	*s;
+
+	if (w->depth != 0)
+		fatalx("jw: %d open", w->depth);
+	jw_grow(w, 0);
+	w->buf[w->len] = '\0';
+	s = w->buf;
+	jw_init(w);
+	return (s);
+}
+
+void
+jw_free(struct jw *w)
+{
+	free(w->buf);
+	jw_init(w);
+}
+
 const char *
 kdexd_req_query(const struct kdexd_req *req, const char *name)
 {
@@ -303,8 +516,17 @@ http_defer_sink(http_sink_fn *fn, void *arg)
 void
 http_finish(struct http_pending *p, struct kdexd_resp *resp)
 {
-	if (p->sink != NULL)
+	if (p->sink != NULL) {
+		/* A sink reads the tree: give it one for a direct answer. */
+		if (resp->body == NULL && resp->text != NULL &&
+		    resp->content_type == NULL) {
+			if ((resp->body = cJSON_Parse(resp->text)) == NULL)
+				fatalx("http_finish: an answer is not JSON");
+			free(resp->text);
+			resp->text = NULL;
+		}
 		p->sink(p->sink_arg, resp);
+	}
 	else if (p->c != NULL) {
 		p->c->pending = NULL;
 		conn_answer(p->c, resp);
@@ -650,6 +872,9 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		peer_note(user);
+		return (0);
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* The ledger's sync: the loop releases answers after poll. */
 		return (0);
 	case LWS_CALLBACK_HTTP:
 		vh = lws_get_vhost(wsi);

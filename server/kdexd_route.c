@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger.h"
 #include "kdexd.h"
 #include "kdexd_lp.h"
 #include "kdexd_settle.h"
@@ -46,8 +47,12 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
 {
 	struct kdexd_stats	*st = &req->server->stats;
 	char			*t, *sm, *all;
+	uint64_t		 released, durable;
 
 	(void)a;
+	/* Released before durable: both only grow, so released <= durable. */
+	released = st->released_ticket;
+	durable = ledger_durable(req->server->ledger);
 	xasprintf(&t,
 	    "# HELP kdexd_http_requests_total HTTP requests answered.\n"
 	    "# TYPE kdexd_http_requests_total counter\n"
@@ -74,6 +79,21 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
 	    "kdexd_batch_seconds_total %.6f\n"
 	    "# TYPE kdexd_engine_seconds_total counter\n"
 	    "kdexd_engine_seconds_total %.6f\n"
+	    "# HELP kdexd_ledger_ticket The last batch's ledger ticket.\n"
+	    "# TYPE kdexd_ledger_ticket gauge\n"
+	    "kdexd_ledger_ticket %llu\n"
+	    "# HELP kdexd_released_ticket The ticket of the last batch whose "
+	    "answers and events went out.\n"
+	    "# TYPE kdexd_released_ticket gauge\n"
+	    "kdexd_released_ticket %llu\n"
+	    "# HELP kdexd_ledger_durable_ticket The highest ticket on disk "
+	    "(read after the two above).\n"
+	    "# TYPE kdexd_ledger_durable_ticket gauge\n"
+	    "kdexd_ledger_durable_ticket %llu\n"
+	    "# TYPE kdexd_batches_released_total counter\n"
+	    "kdexd_batches_released_total %llu\n"
+	    "# TYPE kdexd_batches_waiting gauge\n"
+	    "kdexd_batches_waiting %llu\n"
 	    "# TYPE kdexd_ws_messages_total counter\n"
 	    "kdexd_ws_messages_total %llu\n"
 	    "# TYPE kdexd_ws_slow_consumer_disconnects_total counter\n"
@@ -99,6 +119,11 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
 	    (unsigned long long)st->batch_commands,
 	    (double)st->batch_us_total / 1e6,
 	    (double)st->commit_us_total / 1e6,
+	    (unsigned long long)st->last_ticket,
+	    (unsigned long long)released,
+	    (unsigned long long)durable,
+	    (unsigned long long)st->batches_released,
+	    (unsigned long long)route_outbox_pending(),
 	    (unsigned long long)st->ws_messages_out,
 	    (unsigned long long)st->ws_slow_disconnects,
 	    (unsigned long long)ws_client_count(),

@@ -104,6 +104,69 @@ static struct ucache	*uc_id[UCACHE_HASH], *uc_addr[UCACHE_HASH];
 static int64_t		*touched;
 static size_t		 ntouched, captouched;
 
+/*
+ * The outbox: what a batch owes (HTTP answers, WebSocket messages), built
+ * right after its exchange_run, from the state it left, and held until
+ * ledger_durable() passes its ticket. With a pipelined ledger the next
+ * batches run meanwhile; batches are released in order. At most
+ * OUTBOX_MAX batches wait: past that the loop waits for the oldest.
+ */
+#define OUTBOX_MAX	64
+struct omsg {
+	struct http_pending	*hp;	/* an answer; NULL: a publication */
+	struct kdexd_resp	 resp;	/* the answer, as text */
+	char			*chan;	/* a publication's channel */
+	uint64_t		 seq;	/* book depth sequence; 0: none */
+	char			*text;
+};
+struct obatch {
+	uint64_t	 ticket;
+	struct omsg	*msgs;
+	size_t		 n, cap;
+};
+static struct obatch	 outbox[OUTBOX_MAX];
+static size_t		 ohead, nout;		/* ring */
+static struct obatch	*ocur;			/* being filled */
+static uint64_t		 last_ticket;
+
+/*
+ * The answers and events of a batch that read the ledger (amend,
+ * withdrawal, the private channels) do it in one read transaction, begun
+ * at the first such read: each transaction costs SQLite's WAL lock round
+ * trips (fcntl() calls). It writes nothing: its commit takes no ticket,
+ * and the async one does not wait for the sync (a rollback would drop the
+ * ledger's balance cache).
+ */
+static int		 read_open;
+
+static void
+read_need(void)
+{
+	if (read_open || ledger_in_transaction(srv->ledger))
+		return;
+	if (ledger_begin(srv->ledger, NULL) == 0)
+		read_open = 1;
+}
+
+static void
+read_end(void)
+{
+	uint64_t	 t;
+	char		*cause = NULL;
+
+	if (!read_open)
+		return;
+	read_open = 0;
+	if (ledger_commit_async(srv->ledger, &t, &cause) != 0) {
+		log_info("answer read transaction: %s", cause);
+		free(cause);
+	}
+}
+
+static void	out_answer(struct http_pending *, struct kdexd_resp *);
+static void	out_publish(const char *, uint64_t, char *);
+static void	out_publish_user(const char *, const char *, char *);
+
 static unsigned int
 str_hash(const char *s)
 {
@@ -448,6 +511,50 @@ order_json(const struct ledger_order *lo)
 	else
 		cJSON_AddNullToObject(o, "reason");
 	return (o);
+}
+
+/* order_json() written directly (the place answer, the orders channel). */
+static int
+order_jw(struct jw *w, const char *key, const struct ledger_order *lo)
+{
+	struct tmarket		*tm = tm_by_id(lo->market_id);
+	const struct market	*m;
+	char			 b[32];
+	uint64_t		 rem;
+
+	if (tm == NULL)
+		return (-1);
+	m = tm_market(tm);
+	jw_obj(w, key);
+	snprintf(b, sizeof b, "%lld", (long long)lo->id);
+	jw_str(w, "id", b);
+	if (lo->client_id[0] != '\0')
+		jw_str(w, "client_id", lo->client_id);
+	else
+		jw_null(w, "client_id");
+	jw_str(w, "market", tm->pair);
+	jw_str(w, "side", side_name(lo->side));
+	jw_str(w, "type", lo->type == BOOK_MARKET ? "market" : "limit");
+	if (lo->price != 0)
+		jw_str(w, "price", fmt_price(m, lo->price));
+	else
+		jw_null(w, "price");
+	jw_str(w, "qty", fmt_qty(m, lo->qty));
+	jw_str(w, "filled", fmt_qty(m, lo->filled));
+	rem = ledger_order_status_live(lo->status) && lo->qty > lo->filled ?
+	    lo->qty - lo->filled : 0;
+	jw_str(w, "remaining", fmt_qty(m, rem));
+	jw_str(w, "status", ledger_order_status_name(lo->status));
+	jw_str(w, "tif", tif_name(lo->tif));
+	jw_bool(w, "post_only", lo->post_only);
+	jw_int(w, "created_at", lo->created_at);
+	jw_int(w, "updated_at", lo->updated_at);
+	if (lo->reason[0] != '\0')
+		jw_str(w, "reason", lo->reason);
+	else
+		jw_null(w, "reason");
+	jw_end(w);
+	return (0);
 }
 
 static cJSON *
@@ -1763,6 +1870,274 @@ event_fill_json(const struct tmarket *tm, const struct exchange_event *e,
 	return (o);
 }
 
+/* event_fill_json() written directly. */
+static void
+event_fill_jw(struct jw *w, const char *key, const struct tmarket *tm,
+    const struct exchange_event *e, int taker, uint64_t ts)
+{
+	const struct market	*m = tm_market(tm);
+	const struct book_event	*ev = &e->ev;
+	char			 b[32], fb[MONEY_BUFSZ + 1];
+
+	jw_obj(w, key);
+	snprintf(b, sizeof b, "%lld", (long long)e->fill_id);
+	jw_str(w, "id", b);
+	snprintf(b, sizeof b, "%lld", (long long)(taker ?
+	    ev->trade.taker_id : ev->trade.maker_id));
+	jw_str(w, "order_id", b);
+	jw_str(w, "market", tm->pair);
+	jw_str(w, "side", side_name(taker ? (int)ev->trade.taker_side :
+	    !ev->trade.taker_side));
+	jw_str(w, "price", fmt_price(m, ev->trade.price));
+	jw_str(w, "qty", fmt_qty(m, ev->trade.qty));
+	if (taker)
+		snprintf(fb, sizeof fb, "%s", fmt_units(ev->trade.taker_fee,
+		    m->cfg.quote.decimals));
+	else if (ev->trade.maker_rebate != 0)
+		snprintf(fb, sizeof fb, "-%s",
+		    fmt_units(ev->trade.maker_rebate, m->cfg.quote.decimals));
+	else
+		snprintf(fb, sizeof fb, "%s", fmt_units(ev->trade.maker_fee,
+		    m->cfg.quote.decimals));
+	jw_str(w, "fee", fb);
+	jw_str(w, "fee_token", m->cfg.quote.symbol);
+	jw_int(w, "fee_tier", taker ? ev->trade.taker_tier :
+	    ev->trade.maker_tier);
+	jw_int(w, "fee_ppm", taker ? ev->trade.taker_fee_ppm :
+	    ev->trade.maker_fee_ppm);
+	jw_str(w, "liquidity", taker ? "taker" : "maker");
+	jw_int(w, "ts", (int64_t)ts);
+	jw_end(w);
+}
+
+/* Bounded string copy (no printf on the per-order path). */
+static void
+scopy(char *dst, size_t len, const char *src)
+{
+	size_t	n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * The orders placed in a batch as the batch left them, from its events:
+ * the place answers need no read back from the ledger (a read transaction
+ * per batch, a query per order). The same fields the exchange writes to
+ * the order's row (exchange.c): accepted, then fills as taker or maker,
+ * then done, cancelled or expired, or amended, all at the batch's time.
+ */
+struct bord {
+	int64_t				 id;	/* 0: free slot */
+	const struct exchange_event	*acc;
+	uint64_t			 price;
+	uint64_t			 qty;
+	uint64_t			 filled;
+	enum ledger_order_status	 status;
+	const char			*reason;	/* NULL: none */
+};
+static struct bord	*bords;
+static size_t		 capbords;	/* a power of two */
+
+static struct bord *
+bord_find(int64_t id, int add)
+{
+	size_t	i, mask = capbords - 1;
+
+	if (capbords == 0)
+		return (NULL);
+	for (i = ((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 20 & mask;;
+	    i = (i + 1) & mask) {
+		if (bords[i].id == id)
+			return (&bords[i]);
+		if (bords[i].id == 0) {
+			if (!add)
+				return (NULL);
+			bords[i].id = id;
+			return (&bords[i]);
+		}
+	}
+}
+
+static void
+bord_finish(struct bord *o, enum ledger_order_status st, const char *reason)
+{
+	if (o->qty == 0)	/* a market buy by budget: its size now */
+		o->qty = o->filled;
+	o->status = st;
+	o->reason = reason;
+}
+
+static void
+bord_build(const struct exchange_out *out)
+{
+	const struct exchange_event	*e;
+	const struct book_event		*ev;
+	struct bord			*o, *t;
+	size_t				 i, n = 0, cap;
+
+	for (i = 0; i < out->nevents; i++)
+		if (out->events[i].ev.type == BOOK_EV_ACCEPTED)
+			n++;
+	for (cap = 64; cap < 2 * n; cap *= 2)
+		;
+	if (cap > capbords) {
+		free(bords);
+		bords = xcalloc(cap, sizeof *bords);
+		capbords = cap;
+	} else
+		memset(bords, 0, capbords * sizeof *bords);
+	if (n == 0)
+		return;
+	for (i = 0; i < out->nevents; i++) {
+		e = &out->events[i];
+		ev = &e->ev;
+		switch (ev->type) {
+		case BOOK_EV_ACCEPTED:
+			o = bord_find((int64_t)ev->accepted.id, 1);
+			o->acc = e;
+			o->price = ev->accepted.price;
+			o->qty = ev->accepted.qty;
+			o->filled = 0;
+			o->status = LEDGER_ORDER_OPEN;
+			o->reason = NULL;
+			break;
+		case BOOK_EV_TRADE:
+			if ((t = bord_find((int64_t)ev->trade.taker_id, 0)) !=
+			    NULL) {
+				t->filled += ev->trade.qty;
+				t->status = LEDGER_ORDER_PARTIAL;
+			}
+			if ((o = bord_find((int64_t)ev->trade.maker_id, 0)) !=
+			    NULL) {
+				o->filled += ev->trade.qty;
+				o->status = LEDGER_ORDER_PARTIAL;
+			}
+			break;
+		case BOOK_EV_CANCELLED:
+			if ((o = bord_find((int64_t)ev->cancelled.id, 0)) ==
+			    NULL)
+				break;
+			if (ev->cancelled.reason == BOOK_CXL_EXPIRED)
+				bord_finish(o, LEDGER_ORDER_EXPIRED, "expired");
+			else
+				bord_finish(o, LEDGER_ORDER_CANCELLED,
+				    book_cancel_reason_name(
+				    ev->cancelled.reason));
+			break;
+		case BOOK_EV_DONE:
+			if ((o = bord_find((int64_t)ev->done.id, 0)) != NULL)
+				bord_finish(o, LEDGER_ORDER_FILLED, NULL);
+			break;
+		case BOOK_EV_AMENDED:
+			if ((o = bord_find((int64_t)ev->amended.id, 0)) !=
+			    NULL) {
+				o->price = ev->amended.price;
+				o->qty = o->filled + ev->amended.qty;
+			}
+			break;
+		case BOOK_EV_REJECTED:
+		case BOOK_EV_RESTED:
+		case BOOK_EV_LEVEL:
+			break;
+		}
+	}
+}
+
+/* The ledger row of an order placed in this batch; -1 if not one. */
+static int
+bord_row(int64_t id, const struct exchange_out *out, struct ledger_order *lo)
+{
+	const struct book_event	*ev;
+	struct bord		*o;
+
+	if ((o = bord_find(id, 0)) == NULL || o->acc == NULL)
+		return (-1);
+	ev = &o->acc->ev;
+	memset(lo, 0, sizeof *lo);
+	lo->id = id;
+	lo->user_id = (int64_t)ev->accepted.user;
+	lo->market_id = o->acc->market;
+	scopy(lo->client_id, sizeof lo->client_id, o->acc->client_id);
+	lo->side = (int)ev->accepted.side;
+	lo->type = (int)ev->accepted.type;
+	lo->tif = (int)ev->accepted.tif;
+	lo->post_only = ev->accepted.post_only;
+	lo->price = o->price;
+	lo->qty = o->qty;
+	lo->filled = o->filled;
+	lo->status = o->status;
+	scopy(lo->reason, sizeof lo->reason, o->reason != NULL ? o->reason :
+	    "");
+	lo->expire_at = (int64_t)ev->accepted.expire_at;
+	lo->created_at = (int64_t)ev->time;
+	lo->updated_at = (int64_t)out->ts;
+	return (0);
+}
+
+#ifdef KDEX_DEBUG
+/* --enable-debug: the row from the events is the row in the ledger. */
+static void
+bord_check(const struct ledger_order *a)
+{
+	struct ledger_order	b;
+
+	if (ledger_order_get(srv->ledger, a->id, &b) != LEDGER_OK)
+		fatalx("order %lld: not in the ledger", (long long)a->id);
+	if (a->user_id != b.user_id || a->market_id != b.market_id ||
+	    strcmp(a->client_id, b.client_id) != 0 || a->side != b.side ||
+	    a->type != b.type || a->tif != b.tif ||
+	    a->post_only != b.post_only || a->price != b.price ||
+	    a->qty != b.qty || a->filled != b.filled ||
+	    a->status != b.status || strcmp(a->reason, b.reason) != 0 ||
+	    a->created_at != b.created_at || a->updated_at != b.updated_at)
+		fatalx("order %lld: the batch's events and the ledger differ",
+		    (long long)a->id);
+}
+#endif
+
+/* The answer to a place: {"order":{...},"fills":[...]}; -1 if no order. */
+static int
+place_answer(const struct exchange_result *res, const struct exchange_out *out,
+    const struct pend *p, struct kdexd_resp *resp)
+{
+	struct ledger_order		 lo;
+	const struct exchange_event	*e;
+	struct tmarket			*tm;
+	struct jw			 w;
+	size_t				 i;
+
+	if (bord_row(res->id, out, &lo) == 0) {
+#ifdef KDEX_DEBUG
+		read_need();
+		bord_check(&lo);
+#endif
+	} else {
+		read_need();
+		if (ledger_order_get(srv->ledger, res->id, &lo) != LEDGER_OK)
+			return (-1);
+	}
+	jw_init(&w);
+	jw_obj(&w, NULL);
+	if (order_jw(&w, "order", &lo) != 0) {
+		jw_free(&w);
+		return (-1);
+	}
+	jw_arr(&w, "fills");
+	tm = tm_by_id(p->market);
+	for (i = 0; tm != NULL && i < res->ev_count; i++) {
+		e = &out->events[res->ev_first + i];
+		if (e->ev.type == BOOK_EV_TRADE &&
+		    e->ev.trade.taker_id == (uint64_t)res->id)
+			event_fill_jw(&w, NULL, tm, e, 1, out->ts);
+	}
+	jw_end(&w);
+	jw_end(&w);
+	resp->status = 200;
+	resp->text = jw_take(&w);
+	return (0);
+}
+
 static void
 answer(const struct exchange_result *res, const struct exchange_out *out)
 {
@@ -1771,7 +2146,6 @@ answer(const struct exchange_result *res, const struct exchange_out *out)
 	struct pend		*p;
 	struct ledger_withdrawal w;
 	const struct exchange_event *e;
-	struct tmarket		*tm;
 	const char		*code;
 	cJSON			*o, *arr, *x;
 	size_t			 i;
@@ -1805,25 +2179,15 @@ answer(const struct exchange_result *res, const struct exchange_out *out)
 		    book_reject_name(res->book_reason) : code);
 		goto done;
 	}
+	if (p->kind == PEND_PLACE) {
+		if (place_answer(res, out, p, &resp) != 0)
+			kdexd_resp_error(&resp, 500, "internal",
+			    "order %lld not in the ledger", (long long)res->id);
+		goto done;
+	}
 	o = cJSON_CreateObject();
 	switch (p->kind) {
 	case PEND_PLACE:
-		if ((x = order_json_id(res->id)) == NULL) {
-			cJSON_Delete(o);
-			kdexd_resp_error(&resp, 500, "internal",
-			    "order %lld not in the ledger", (long long)res->id);
-			goto done;
-		}
-		cJSON_AddItemToObject(o, "order", x);
-		arr = cJSON_AddArrayToObject(o, "fills");
-		tm = tm_by_id(p->market);
-		for (i = 0; tm != NULL && i < res->ev_count; i++) {
-			e = &out->events[res->ev_first + i];
-			if (e->ev.type == BOOK_EV_TRADE &&
-			    e->ev.trade.taker_id == (uint64_t)res->id)
-				cJSON_AddItemToArray(arr,
-				    event_fill_json(tm, e, 1, out->ts));
-		}
 		break;
 	case PEND_CANCEL:
 	case PEND_CANCEL_ALL:
@@ -1837,10 +2201,12 @@ answer(const struct exchange_result *res, const struct exchange_out *out)
 		s->stats.orders_cancelled += res->ncancelled;
 		break;
 	case PEND_AMEND:
+		read_need();
 		if ((x = order_json_id(p->order_id)) != NULL)
 			cJSON_AddItemToObject(o, "order", x);
 		break;
 	case PEND_WITHDRAW:
+		read_need();
 		if (ledger_withdrawal_get(s->ledger, res->id, &w) ==
 		    LEDGER_OK && (x = withdrawal_json(&w)) != NULL)
 			cJSON_AddItemToObject(o, "withdrawal", x);
@@ -1850,7 +2216,7 @@ answer(const struct exchange_result *res, const struct exchange_out *out)
 	}
 	kdexd_resp_json(&resp, 200, o);
 done:
-	http_finish(p->hp, &resp);
+	out_answer(p->hp, &resp);
 	p->hp = NULL;
 }
 
@@ -1859,26 +2225,30 @@ publish_level(const struct tmarket *tm, const struct book_event *ev)
 {
 	const struct market	*m = tm_market(tm);
 	char			 chan[64];
-	cJSON			*o, *bids, *asks, *pq;
+	struct jw		 w;
+	int			 side;
 
 	snprintf(chan, sizeof chan, "orderbook:%s", tm->pair);
 	if (!ws_has_subscribers(chan))
 		return;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "channel", chan);
-	cJSON_AddStringToObject(o, "type", "update");
-	cJSON_AddNumberToObject(o, "seq", (double)ev->level.depth_seq);
-	bids = cJSON_AddArrayToObject(o, "bids");
-	asks = cJSON_AddArrayToObject(o, "asks");
-	pq = cJSON_CreateArray();
-	cJSON_AddItemToArray(pq, cJSON_CreateString(fmt_price(m,
-	    ev->level.price)));
-	cJSON_AddItemToArray(pq, cJSON_CreateString(fmt_qty(m,
-	    ev->level.qty)));
-	cJSON_AddItemToArray(ev->level.side == BOOK_BUY ? bids : asks, pq);
-	cJSON_AddNumberToObject(o, "ts", (double)ev->time);
-	ws_publish(chan, json_print(o));
-	cJSON_Delete(o);
+	jw_init(&w);
+	jw_obj(&w, NULL);
+	jw_str(&w, "channel", chan);
+	jw_str(&w, "type", "update");
+	jw_int(&w, "seq", (int64_t)ev->level.depth_seq);
+	for (side = BOOK_BUY; side <= BOOK_SELL; side++) {
+		jw_arr(&w, side == BOOK_BUY ? "bids" : "asks");
+		if (ev->level.side == (enum book_side)side) {
+			jw_arr(&w, NULL);
+			jw_str(&w, NULL, fmt_price(m, ev->level.price));
+			jw_str(&w, NULL, fmt_qty(m, ev->level.qty));
+			jw_end(&w);
+		}
+		jw_end(&w);
+	}
+	jw_int(&w, "ts", (int64_t)ev->time);
+	jw_end(&w);
+	out_publish(chan, ev->level.depth_seq, jw_take(&w));
 }
 
 static void
@@ -1906,7 +2276,7 @@ publish_trade(struct tmarket *tm, const struct exchange_event *e,
 		cJSON_AddStringToObject(o, "channel", chan);
 		cJSON_AddStringToObject(o, "type", "trade");
 		cJSON_AddStringToObject(o, "pair", tm->pair);
-		ws_publish(chan, json_print(o));
+		out_publish(chan, 0, json_print(o));
 		cJSON_Delete(o);
 	}
 	for (side = 0; side < 2; side++) {
@@ -1922,19 +2292,20 @@ publish_trade(struct tmarket *tm, const struct exchange_event *e,
 		cJSON_AddStringToObject(o, "type", "fill");
 		f = event_fill_json(tm, e, !side, ts);
 		cJSON_AddItemToObject(o, "fill", f);
-		ws_publish_user(addr, "fills", json_print(o));
+		out_publish_user(addr, "fills", json_print(o));
 		cJSON_Delete(o);
 	}
 }
 
 static void
-publish_private(void)
+publish_private(const struct exchange_out *out)
 {
 	struct ledger_order	 lo;
 	struct balcb		 bc;
+	struct jw		 w;
 	const char		*addr;
 	char			 chan[KDEXD_USER_MAX + 16];
-	cJSON			*o, *b, *it, *x;
+	cJSON			*o, *b, *it;
 	size_t			 i;
 
 	for (i = 0; i < norefs; i++) {
@@ -1942,16 +2313,24 @@ publish_private(void)
 		if (*addr == '\0')
 			continue;
 		snprintf(chan, sizeof chan, "u:%s:orders", addr);
-		if (!ws_has_subscribers(chan) ||
-		    ledger_order_get(srv->ledger, orefs[i].oid, &lo) !=
-		    LEDGER_OK || (x = order_json(&lo)) == NULL)
+		if (!ws_has_subscribers(chan))
 			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "channel", "orders");
-		cJSON_AddStringToObject(o, "type", "order");
-		cJSON_AddItemToObject(o, "order", x);
-		ws_publish_user(addr, "orders", json_print(o));
-		cJSON_Delete(o);
+		if (bord_row(orefs[i].oid, out, &lo) != 0) {
+			read_need();
+			if (ledger_order_get(srv->ledger, orefs[i].oid, &lo) !=
+			    LEDGER_OK)
+				continue;
+		}
+		jw_init(&w);
+		jw_obj(&w, NULL);
+		jw_str(&w, "channel", "orders");
+		jw_str(&w, "type", "order");
+		if (order_jw(&w, "order", &lo) != 0) {
+			jw_free(&w);
+			continue;
+		}
+		jw_end(&w);
+		out_publish_user(addr, "orders", jw_take(&w));
 	}
 	for (i = 0; i < ntouched; i++) {
 		addr = user_addr(touched[i]);
@@ -1960,6 +2339,7 @@ publish_private(void)
 		snprintf(chan, sizeof chan, "u:%s:balances", addr);
 		if (!ws_has_subscribers(chan))
 			continue;
+		read_need();
 		b = cJSON_CreateObject();
 		bc.arr = cJSON_AddArrayToObject(b, "balances");
 		ledger_balance_list(srv->ledger, touched[i], bal_cb, &bc);
@@ -1968,7 +2348,7 @@ publish_private(void)
 			cJSON_AddStringToObject(o, "channel", "balances");
 			cJSON_AddStringToObject(o, "type", "balance");
 			cJSON_AddItemReferenceToObject(o, "balance", it);
-			ws_publish_user(addr, "balances", json_print(o));
+			out_publish_user(addr, "balances", json_print(o));
 			cJSON_Delete(o);
 		}
 		cJSON_Delete(b);
@@ -2030,21 +2410,188 @@ publish(const struct exchange_out *out)
 		o = route_ticker_json(tm->pair);
 		cJSON_AddStringToObject(o, "channel", chan);
 		cJSON_AddStringToObject(o, "type", "ticker");
-		ws_publish(chan, json_print(o));
+		out_publish(chan, 0, json_print(o));
 		cJSON_Delete(o);
 	}
-	publish_private();
+	publish_private(out);
+}
+
+static struct omsg *
+out_add(void)
+{
+	struct obatch	*b = ocur;
+
+	if (b == NULL)
+		fatalx("outbox: no batch open");
+	if (b->n == b->cap) {
+		b->cap = b->cap == 0 ? 64 : b->cap * 2;
+		b->msgs = xreallocarray(b->msgs, b->cap, sizeof *b->msgs);
+	}
+	memset(&b->msgs[b->n], 0, sizeof b->msgs[b->n]);
+	return (&b->msgs[b->n++]);
+}
+
+/* Owe resp (its contents taken, turned to text) to hp. */
+static void
+out_answer(struct http_pending *hp, struct kdexd_resp *resp)
+{
+	struct omsg	*m = out_add();
+
+	m->hp = hp;
+	m->resp = *resp;
+	if (m->resp.body != NULL) {
+		if (m->resp.text == NULL)
+			m->resp.text = json_print(m->resp.body);
+		cJSON_Delete(m->resp.body);
+		m->resp.body = NULL;
+	}
+	memset(resp, 0, sizeof *resp);
+}
+
+/* Owe a message (text taken) to channel chan; seq: a book update's. */
+static void
+out_publish(const char *chan, uint64_t seq, char *text)
+{
+	struct omsg	*m = out_add();
+
+	m->chan = xstrdup(chan);
+	m->seq = seq;
+	m->text = text;
+}
+
+static void
+out_publish_user(const char *user, const char *name, char *text)
+{
+	char	full[KDEXD_USER_MAX + 32];
+
+	snprintf(full, sizeof full, "u:%s:%s", user, name);
+	out_publish(full, 0, text);
+}
+
+/* Start the outbox of a batch with ticket t. */
+static void
+out_open(struct kdexd *s, uint64_t t)
+{
+	struct obatch	*b;
+
+	if (nout == OUTBOX_MAX) {
+		/* Bounded: wait for the oldest batch's sync. */
+		ledger_sync_wait(s->ledger, outbox[ohead].ticket);
+		route_release(s);
+	}
+	b = &outbox[(ohead + nout) % OUTBOX_MAX];
+	b->ticket = t;
+	b->n = 0;
+	ocur = b;
+}
+
+static void
+out_close(void)
+{
+	if (ocur == NULL)
+		return;
+	ocur = NULL;
+	nout++;
+}
+
+static void
+out_deliver(struct obatch *b)
+{
+	struct omsg	*m;
+	size_t		 i;
+
+	for (i = 0; i < b->n; i++) {
+		m = &b->msgs[i];
+		if (m->hp != NULL)
+			http_finish(m->hp, &m->resp);
+		else {
+			ws_publish_seq(m->chan, m->seq, m->text);
+			free(m->chan);
+		}
+	}
+	b->n = 0;
+	/* A burst's array is not kept for ever. */
+	if (b->cap > 4096) {
+		free(b->msgs);
+		b->msgs = NULL;
+		b->cap = 0;
+	}
+}
+
+/* At exit: what is still held is dropped (its clients are gone). */
+static void
+out_drop(void)
+{
+	struct obatch	*b;
+	struct omsg	*m;
+	size_t		 i, k;
+
+	for (k = 0; k < OUTBOX_MAX; k++) {
+		b = &outbox[k];
+		for (i = 0; i < b->n; i++) {
+			m = &b->msgs[i];
+			if (m->hp != NULL) {
+				free(m->resp.text);
+				m->resp.text = NULL;
+				http_finish(m->hp, &m->resp);
+			} else {
+				free(m->chan);
+				free(m->text);
+			}
+		}
+		free(b->msgs);
+		memset(b, 0, sizeof *b);
+	}
+	ohead = nout = 0;
+	ocur = NULL;
 }
 
 void
-route_run_batch(struct kdexd *s)
+route_release(struct kdexd *s)
+{
+	struct obatch	*b;
+	uint64_t	 durable;
+
+	if (nout == 0)
+		return;
+	durable = ledger_durable(s->ledger);
+	while (nout > 0 && outbox[ohead].ticket <= durable) {
+		b = &outbox[ohead];
+		ohead = (ohead + 1) % OUTBOX_MAX;
+		nout--;
+		s->stats.released_ticket = b->ticket;
+		out_deliver(b);
+		s->stats.batches_released++;
+	}
+}
+
+size_t
+route_outbox_pending(void)
+{
+	return (nout);
+}
+
+uint64_t
+route_last_ticket(void)
+{
+	return (last_ticket);
+}
+
+/*
+ * Run the queued commands as one exchange batch; build what it owes and
+ * hold it until it is durable (at once unless the ledger is pipelined).
+ * wait: do not return before the batch is durable and released (admin and
+ * chain commands through kdexd_run_command, the drain).
+ */
+static void
+run_batch(struct kdexd *s, int wait)
 {
 	struct exchange_out	 out;
 	struct kdexd_resp	 resp;
 	char			*cause = NULL;
 	int64_t			 t0 = kdexd_now_us();
 	size_t			 i;
-	int			 r, rt;
+	int			 r;
 
 	memset(&out, 0, sizeof out);
 	r = exchange_run(ex, (uint64_t)kdexd_now_ms(), &out, &cause);
@@ -2056,15 +2603,15 @@ route_run_batch(struct kdexd *s)
 		log_info("batch of %zu commands not committed: %s", npends,
 		    cause != NULL ? cause : "?");
 		free(cause);
-	}
+		cause = NULL;
+	} else if (out.ticket > last_ticket)
+		last_ticket = out.ticket;
+	s->stats.last_ticket = last_ticket;
 	ntouched = norefs = 0;
-	/*
-	 * The answers read orders back from the ledger: one read transaction
-	 * for all of them instead of one each (each costs SQLite's WAL lock
-	 * round trips, two fcntl() calls per order).
-	 */
-	rt = !ledger_in_transaction(s->ledger) &&
-	    ledger_begin(s->ledger, NULL) == 0;
+	/* A refused batch owes only errors, in order after the last one. */
+	out_open(s, r == 0 ? out.ticket : last_ticket);
+	if (r == 0)
+		bord_build(&out);
 	for (i = 0; i < out.nresults; i++)
 		answer(&out.results[i], &out);
 	/* Anything the exchange did not answer must not hang. */
@@ -2073,22 +2620,35 @@ route_run_batch(struct kdexd *s)
 			memset(&resp, 0, sizeof resp);
 			kdexd_resp_error(&resp, 500, "internal",
 			    "the command was not carried out");
-			http_finish(pends[i].hp, &resp);
+			out_answer(pends[i].hp, &resp);
 			pends[i].hp = NULL;
 		}
-	if (rt && ledger_commit(s->ledger, &cause) != 0) {
-		log_info("answer read transaction: %s", cause);
-		free(cause);
-	}
 	if (hook_fn != NULL) {
+		/* The hook answers at once: the batch must be durable first. */
+		read_end();
+		out_close();
+		ledger_sync_wait(s->ledger, last_ticket);
+		route_release(s);
 		hook_fn(r == 0 ? &out : NULL, hook_tag, hook_arg);
 		hook_fn = NULL;
+		out_open(s, r == 0 ? out.ticket : last_ticket);
 	}
 	if (r == 0)
 		publish(&out);
+	read_end();
+	out_close();
 	tag_base += npends;
 	npends = 0;
+	if (wait || s->draining)
+		ledger_sync_wait(s->ledger, last_ticket);
+	route_release(s);
 	s->stats.batch_us_total += (uint64_t)(kdexd_now_us() - t0);
+}
+
+void
+route_run_batch(struct kdexd *s)
+{
+	run_batch(s, 0);
 }
 
 int
@@ -2098,13 +2658,13 @@ kdexd_run_command(struct kdexd *s, const struct exchange_cmd *cmd,
 	struct exchange_cmd	c = *cmd;
 
 	if (route_batch_pending())
-		route_run_batch(s);
+		run_batch(s, 0);
 	if (submit(&c, NULL, NULL, PEND_NONE) != 0)
 		return (-1);
 	hook_fn = fn;
 	hook_arg = arg;
 	hook_tag = c.tag;
-	route_run_batch(s);
+	run_batch(s, 1);
 	return (0);
 }
 
@@ -2317,6 +2877,7 @@ route_init(struct kdexd *s, char **cause)
 	srv = s;
 	memset(&lo, 0, sizeof lo);
 	lo.synchronous = s->conf.ledger_sync;
+	lo.pipelined = s->conf.ledger_pipeline != 0;
 	xasprintf(&path, "%s/ledger.db", s->conf.data_dir);
 	ex = exchange_open(path, &lo, cause);
 	free(path);
@@ -2377,6 +2938,7 @@ route_free(void)
 	free(pends);
 	pends = NULL;
 	npends = cappends = 0;
+	out_drop();
 	for (i = 0; i < nmarkets; i++)
 		free(markets[i].candles);
 	nmarkets = 0;

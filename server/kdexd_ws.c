@@ -49,6 +49,7 @@ struct ws_client {
 	int64_t			 auth_exp_ms;
 
 	struct channel		*subs[WS_SUBS_MAX];
+	uint64_t		 snap_seq[WS_SUBS_MAX];	/* book snapshot's */
 	size_t			 nsubs;
 
 	struct ws_qent		*qhead, *qtail;
@@ -264,6 +265,39 @@ ws_publish(const char *name, char *text)
 }
 
 void
+ws_publish_seq(const char *name, uint64_t seq, char *text)
+{
+	struct kdexd	*s = kdexd_server;
+	struct channel	*ch;
+	struct ws_client *c;
+	struct ws_msg	*m;
+	size_t		 i, k, sent = 0;
+
+	if (seq == 0) {
+		ws_publish(name, text);
+		return;
+	}
+	if ((ch = chan_find(name, 0)) == NULL || ch->n == 0) {
+		free(text);
+		return;
+	}
+	m = msg_new(text, strlen(text));
+	free(text);
+	m->refs++;
+	for (i = 0; i < ch->n; i++) {
+		c = ch->subs[i];
+		for (k = 0; k < c->nsubs && c->subs[k] != ch; k++)
+			;
+		if (k < c->nsubs && c->snap_seq[k] >= seq)
+			continue;	/* its snapshot had this update */
+		client_push(c, m);
+		sent++;
+	}
+	s->stats.ws_messages_out += sent;
+	msg_unref(m);
+}
+
+void
 ws_publish_user(const char *user, const char *name, char *text)
 {
 	char	full[CHAN_NAME_MAX];
@@ -311,7 +345,9 @@ unsubscribe(struct ws_client *c, struct channel *ch)
 		}
 	for (i = 0; i < c->nsubs; i++)
 		if (c->subs[i] == ch) {
-			c->subs[i] = c->subs[--c->nsubs];
+			c->nsubs--;
+			c->subs[i] = c->subs[c->nsubs];
+			c->snap_seq[i] = c->snap_seq[c->nsubs];
 			break;
 		}
 	chan_gc(ch);
@@ -337,6 +373,21 @@ ws_close(struct ws_client *c)
 	free(c);
 }
 
+/* Note the depth sequence of the book snapshot a subscriber got. */
+static void
+sub_snapped(struct ws_client *c, const char *name, const cJSON *seq)
+{
+	struct channel	*ch;
+	size_t		 k;
+
+	if ((ch = chan_find(name, 0)) == NULL || !cJSON_IsNumber(seq) ||
+	    seq->valuedouble < 0)
+		return;
+	for (k = 0; k < c->nsubs; k++)
+		if (c->subs[k] == ch)
+			c->snap_seq[k] = (uint64_t)seq->valuedouble;
+}
+
 static int
 subscribe(struct ws_client *c, const char *name)
 {
@@ -357,6 +408,7 @@ subscribe(struct ws_client *c, const char *name)
 		ch->subs = xreallocarray(ch->subs, ch->cap, sizeof *ch->subs);
 	}
 	ch->subs[ch->n++] = c;
+	c->snap_seq[c->nsubs] = 0;
 	c->subs[c->nsubs++] = ch;
 	return (1);
 }
@@ -473,6 +525,8 @@ ws_op(struct ws_client *c, cJSON *msg)
 		    depth->valuedouble <= 1000)
 			d = (size_t)depth->valuedouble;
 		if ((snap = route_book_snapshot(name + 10, d)) != NULL) {
+			sub_snapped(c, name, cJSON_GetObjectItemCaseSensitive(
+			    snap, "seq"));
 			cJSON_AddStringToObject(snap, "channel", name);
 			cJSON_AddStringToObject(snap, "type", "snapshot");
 			client_send_json(c, snap);
