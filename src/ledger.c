@@ -164,6 +164,27 @@ struct auditrow {
 	char		 dt[MONEY_BUFSZ + 1];
 };
 
+/* A counter set in a lazy transaction. */
+struct pcounter {
+	char		 name[48];
+	int64_t		 v;
+};
+
+/* What the writer thread writes and commits: one batch. */
+struct wjob {
+	uint64_t	 ticket;
+	struct auditrow	*arow;
+	size_t		 narow, caparow;
+	struct fillrow	*frow;
+	size_t		 nfrow, capfrow;
+	struct bal	*bal;		/* copies of the dirty entries */
+	size_t		 nbal, capbal;
+	struct ledger_order *orow;	/* the first nonew are new */
+	size_t		 norow, caporow, nonew;
+	struct pcounter	*ctr;
+	size_t		 nctr, capctr;
+};
+
 struct ledger {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[S_COUNT];
@@ -213,6 +234,27 @@ struct ledger {
 	sqlite3		*ckdb;		/* the sync thread's, checkpoints */
 	int		 wal_pages;	/* under sync_mu: frames in the WAL */
 	int		 ckpt_pages;	/* under sync_mu: frames checkpointed */
+	uint64_t	 committed;	/* under sync_mu: in the WAL */
+
+	/*
+	 * The writer thread (pipelined): it writes and commits batch k while
+	 * the owner runs batch k+1 from the caches.  The owner uses the
+	 * connection only when it has claimed it (the writer idle).
+	 */
+	pthread_t	 wthread;
+	pthread_cond_t	 w_work;	/* a job was handed over, or stop */
+	pthread_cond_t	 w_idle;	/* the job is committed */
+	struct wjob	*job;		/* under sync_mu: in flight or NULL */
+	struct wjob	*spare;		/* the owner's, buffers to swap */
+	int		 claimed;	/* the owner may use the connection */
+	int		 db_txn;	/* SQLite's transaction is open */
+	/* A lazy transaction's order rows and counters, not yet written. */
+	struct ledger_order *porow;
+	size_t		 nporow, capporow, nponew;
+	struct pcounter	*pctr;
+	size_t		 npctr, cappctr;
+	int		 w_stop;	/* under sync_mu */
+	struct wjob	 jobs[2];
 	void		(*notify)(void *);
 	void		*notify_arg;
 };
@@ -361,6 +403,23 @@ static int	 op_end(struct ledger *, int);
 static int	 bal_flush(struct ledger *);
 static int	 audit_flush(struct ledger *);
 static int	 fill_flush(struct ledger *);
+static int	 db_claim(struct ledger *);
+static int	 audit_write(struct ledger *, const struct auditrow *, size_t);
+static int	 fill_write(struct ledger *, const struct fillrow *, size_t);
+static int	 bal_write(struct ledger *, const struct bal *, size_t);
+static size_t	 bal_take(struct ledger *, struct bal **, size_t *);
+static int	 orders_write(struct ledger *, const struct ledger_order *,
+		    size_t, size_t);
+static int	 counter_write(struct ledger *, const char *, int64_t);
+
+/* Set on the writer thread, which always has the connection. */
+static _Thread_local int on_writer;
+
+/* The owner must claim the connection before using it (see db_claim). */
+#define CLAIM(l) do {							\
+	if (!on_writer && (!(l)->claimed || ((l)->in_txn && !(l)->db_txn))) \
+		(void)db_claim(l);					\
+} while (0)
 static void	 hold_emit(struct ledger *);
 static void	 bal_drop(struct ledger *);
 
@@ -641,6 +700,7 @@ db_exec(struct ledger *l, const char *sql)
 {
 	char	*err = NULL;
 
+	CLAIM(l);
 	if (sqlite3_exec(l->db, sql, NULL, NULL, &err) != SQLITE_OK) {
 		fprintf(stderr, "ledger: %s: %s\n", sql, err ? err : "?");
 		sqlite3_free(err);
@@ -654,6 +714,7 @@ stmt(struct ledger *l, int which)
 {
 	sqlite3_stmt	*st;
 
+	CLAIM(l);
 	if ((st = l->stmt[which]) == NULL) {
 		if (sqlite3_prepare_v3(l->db, stmt_sql[which], -1,
 		    SQLITE_PREPARE_PERSISTENT, &l->stmt[which], NULL) !=
@@ -672,6 +733,7 @@ prepare(struct ledger *l, const char *sql)
 {
 	sqlite3_stmt	*st;
 
+	CLAIM(l);
 	/* Whatever it reads may be a fill still in the buffer. */
 	if (l->nfrow != 0 && fill_flush(l) == -1)
 		l->poisoned = 1;
@@ -805,11 +867,11 @@ sync_main(void *arg)
 
 	pthread_mutex_lock(&l->sync_mu);
 	for (;;) {
-		while (!l->sync_stop && l->durable == l->issued &&
+		while (!l->sync_stop && l->durable == l->committed &&
 		    l->wal_pages - l->ckpt_pages < LEDGER_WAL_SOFT)
 			pthread_cond_wait(&l->sync_work, &l->sync_mu);
-		if (l->durable != l->issued) {
-			target = l->issued;
+		if (l->durable != l->committed) {
+			target = l->committed;
 			pthread_mutex_unlock(&l->sync_mu);
 			if (fdatasync(l->wal_fd) == -1)
 				fatal("ledger: fdatasync of the WAL");
@@ -838,6 +900,60 @@ sync_main(void *arg)
 			l->ckpt_pages = nckpt;
 		else
 			l->ckpt_pages = l->wal_pages;	/* no retry loop */
+	}
+	pthread_mutex_unlock(&l->sync_mu);
+	return NULL;
+}
+
+/* Write and commit one batch; any failure stops the process. */
+static void
+wjob_run(struct ledger *l, struct wjob *j)
+{
+	size_t	i;
+
+	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		fatalx("ledger: writer: begin: %s", sqlite3_errmsg(l->db));
+	if (fill_write(l, j->frow, j->nfrow) == -1 ||
+	    audit_write(l, j->arow, j->narow) == -1 ||
+	    bal_write(l, j->bal, j->nbal) == -1 ||
+	    orders_write(l, j->orow, j->norow, j->nonew) != LEDGER_OK)
+		fatalx("ledger: writer: a batch could not be written");
+	for (i = 0; i < j->nctr; i++) {
+		if (counter_write(l, j->ctr[i].name, j->ctr[i].v) != LEDGER_OK)
+			fatalx("ledger: writer: counter %s", j->ctr[i].name);
+	}
+	if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		fatalx("ledger: writer: commit: %s", sqlite3_errmsg(l->db));
+	j->narow = j->nfrow = j->nbal = j->norow = j->nonew = j->nctr = 0;
+}
+
+/*
+ * The writer thread: it owns the connection while a job is in flight
+ * (the owner claims it back with db_claim).  A batch it cannot write is
+ * fatal, as a failed fsync is: the owner has run on from it, and a restart
+ * recovers from the disk, where nothing unacknowledged is missed.
+ */
+static void *
+writer_main(void *arg)
+{
+	struct ledger	*l = arg;
+	struct wjob	*j;
+
+	on_writer = 1;
+	pthread_mutex_lock(&l->sync_mu);
+	for (;;) {
+		while (l->job == NULL && !l->w_stop)
+			pthread_cond_wait(&l->w_work, &l->sync_mu);
+		if ((j = l->job) == NULL)
+			break;
+		pthread_mutex_unlock(&l->sync_mu);
+		wjob_run(l, j);
+		pthread_mutex_lock(&l->sync_mu);
+		l->committed = j->ticket;
+		l->job = NULL;
+		pthread_cond_broadcast(&l->w_idle);
+		pthread_cond_signal(&l->sync_work);
 	}
 	pthread_mutex_unlock(&l->sync_mu);
 	return NULL;
@@ -880,6 +996,8 @@ sync_start(struct ledger *l, const char *path, char **cause)
 	pthread_mutex_init(&l->sync_mu, NULL);
 	pthread_cond_init(&l->sync_work, NULL);
 	pthread_cond_init(&l->sync_done, NULL);
+	pthread_cond_init(&l->w_work, NULL);
+	pthread_cond_init(&l->w_idle, NULL);
 	if ((error = pthread_create(&l->sync_thread, NULL, sync_main,
 	    l)) != 0) {
 		xasprintf(cause, "sync thread: %s", strerror(error));
@@ -889,6 +1007,9 @@ sync_start(struct ledger *l, const char *path, char **cause)
 		l->ckdb = NULL;
 		return -1;
 	}
+	if ((error = pthread_create(&l->wthread, NULL, writer_main, l)) !=
+	    0)
+		fatalx("ledger: writer thread: %s", strerror(error));
 	/* Replaces wal_autocheckpoint (the same hook) on this connection. */
 	sqlite3_wal_hook(l->db, wal_hook, l);
 	l->pipelined = 1;
@@ -901,16 +1022,25 @@ sync_finish(struct ledger *l)
 {
 	if (!l->pipelined)
 		return;
+	/* The writer first: its last job must reach the sync thread. */
+	pthread_mutex_lock(&l->sync_mu);
+	l->w_stop = 1;
+	pthread_cond_signal(&l->w_work);
+	pthread_mutex_unlock(&l->sync_mu);
+	pthread_join(l->wthread, NULL);
 	pthread_mutex_lock(&l->sync_mu);
 	l->sync_stop = 1;
 	pthread_cond_signal(&l->sync_work);
 	pthread_mutex_unlock(&l->sync_mu);
 	pthread_join(l->sync_thread, NULL);
+	l->claimed = 1;
 	sqlite3_wal_hook(l->db, NULL, NULL);
 	if (sqlite3_close(l->ckdb) != SQLITE_OK)
 		fatalx("ledger: close: %s", sqlite3_errmsg(l->ckdb));
 	l->ckdb = NULL;
 	close(l->wal_fd);
+	pthread_cond_destroy(&l->w_idle);
+	pthread_cond_destroy(&l->w_work);
 	pthread_cond_destroy(&l->sync_done);
 	pthread_cond_destroy(&l->sync_work);
 	pthread_mutex_destroy(&l->sync_mu);
@@ -1007,6 +1137,8 @@ ledger_open(const char *path, const struct ledger_options *opts,
 		goto fail;
 	}
 	free(sql);
+	l->claimed = 1;
+	l->spare = &l->jobs[0];
 	if (migrate(l, cause) == -1)
 		goto fail;
 	l->wal_fd = -1;
@@ -1050,6 +1182,15 @@ ledger_close(struct ledger *l)
 	free(l->uval);
 	free(l->arow);
 	free(l->frow);
+	free(l->porow);
+	free(l->pctr);
+	for (i = 0; i < 2; i++) {
+		free(l->jobs[i].arow);
+		free(l->jobs[i].frow);
+		free(l->jobs[i].bal);
+		free(l->jobs[i].orow);
+		free(l->jobs[i].ctr);
+	}
 	free(l);
 }
 
@@ -1069,6 +1210,7 @@ ledger_schema_version(struct ledger *l)
 sqlite3 *
 ledger_db(struct ledger *l)
 {
+	CLAIM(l);
 	if (l->nfrow != 0 && fill_flush(l) == -1)
 		l->poisoned = 1;
 	return l->db;
@@ -1076,11 +1218,16 @@ ledger_db(struct ledger *l)
 
 /* Transactions. */
 
+/*
+ * Pipelined, the transaction is lazy: SQLite's side opens only when
+ * something needs the connection (db_claim), so a batch that runs from
+ * the caches never waits for the writer thread.
+ */
 int
 ledger_begin(struct ledger *l, char **cause)
 {
 	assert(!l->in_txn);
-	if (db_exec(l, "BEGIN IMMEDIATE") == -1) {
+	if (!l->pipelined && db_exec(l, "BEGIN IMMEDIATE") == -1) {
 		if (cause != NULL)
 			xasprintf(cause, "begin: %s", sqlite3_errmsg(l->db));
 		return -1;
@@ -1088,7 +1235,52 @@ ledger_begin(struct ledger *l, char **cause)
 	l->in_txn = 1;
 	l->explicit_txn = 1;
 	l->poisoned = 0;
+	l->db_txn = !l->pipelined;
 	l->changes_at_begin = sqlite3_total_changes64(l->db);
+	return 0;
+}
+
+/*
+ * Take the connection for the owner: wait until the writer has committed
+ * its job; then, in a lazy transaction, open SQLite's side and write what
+ * the transaction kept so far, so that reads see it.  A BEGIN that fails
+ * here is fatal: the operation that needs it cannot fail any more, and a
+ * pipelined ledger's connection is this process's alone.
+ */
+static int
+db_claim(struct ledger *l)
+{
+	size_t	i, n;
+
+	if (on_writer)
+		return 0;
+	if (!l->claimed) {
+		pthread_mutex_lock(&l->sync_mu);
+		while (l->job != NULL)
+			pthread_cond_wait(&l->w_idle, &l->sync_mu);
+		pthread_mutex_unlock(&l->sync_mu);
+		l->claimed = 1;
+	}
+	if (!l->in_txn || l->db_txn)
+		return 0;
+	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		fatalx("ledger: begin: %s", sqlite3_errmsg(l->db));
+	l->db_txn = 1;
+	l->changes_at_begin = sqlite3_total_changes64(l->db);
+	if ((n = l->nporow) != 0) {
+		l->nporow = 0;
+		if (orders_write(l, l->porow, n, l->nponew) != LEDGER_OK)
+			l->poisoned = 1;
+		l->nponew = 0;
+	}
+	n = l->npctr;
+	l->npctr = 0;
+	for (i = 0; i < n; i++) {
+		if (counter_write(l, l->pctr[i].name, l->pctr[i].v) !=
+		    LEDGER_OK)
+			l->poisoned = 1;
+	}
 	return 0;
 }
 
@@ -1098,6 +1290,15 @@ ledger_rollback(struct ledger *l)
 	size_t	i;
 
 	assert(l->in_txn);
+	l->narow = 0;
+	l->nfrow = 0;
+	l->nporow = l->nponew = l->npctr = 0;
+	if (!l->db_txn) {
+		/* Lazy: nothing reached SQLite. */
+		l->in_txn = l->explicit_txn = l->poisoned = 0;
+		bal_drop(l);
+		return;
+	}
 	/* Reset first: a statement mid-step would keep the read open. */
 	for (i = 0; i < S_COUNT; i++) {
 		if (l->stmt[i] != NULL)
@@ -1113,9 +1314,7 @@ ledger_rollback(struct ledger *l)
 		sqlite3_reset(l->bmulti);
 	if (sqlite3_get_autocommit(l->db) == 0)
 		db_exec(l, "ROLLBACK");
-	l->in_txn = l->explicit_txn = l->poisoned = 0;
-	l->narow = 0;
-	l->nfrow = 0;
+	l->in_txn = l->explicit_txn = l->poisoned = l->db_txn = 0;
 	bal_drop(l);
 }
 
@@ -1130,25 +1329,78 @@ ledger_commit(struct ledger *l, char **cause)
 	return 0;
 }
 
+/*
+ * Hand a lazy transaction to the writer thread: its buffers are swapped
+ * with the spare job's (no copies but the changed balances), the ticket is
+ * the next one, and the owner goes on from its caches.  At most one job is
+ * in flight: a second waits for the first (back-pressure).
+ */
+static void
+handoff(struct ledger *l, uint64_t *ticket)
+{
+	struct wjob	*j;
+	void		*p;
+	size_t		 cap;
+
+	hold_emit(l);
+	l->in_txn = l->explicit_txn = 0;
+	if (l->narow == 0 && l->nfrow == 0 && l->ndirty == 0 &&
+	    l->nporow == 0 && l->npctr == 0) {
+		*ticket = l->issued;
+		return;
+	}
+	pthread_mutex_lock(&l->sync_mu);
+	while (l->job != NULL)
+		pthread_cond_wait(&l->w_idle, &l->sync_mu);
+	pthread_mutex_unlock(&l->sync_mu);
+	j = l->spare;
+	p = j->arow, j->arow = l->arow, l->arow = p;
+	cap = j->caparow, j->caparow = l->caparow, l->caparow = cap;
+	j->narow = l->narow, l->narow = 0;
+	p = j->frow, j->frow = l->frow, l->frow = p;
+	cap = j->capfrow, j->capfrow = l->capfrow, l->capfrow = cap;
+	j->nfrow = l->nfrow, l->nfrow = 0;
+	j->nbal = bal_take(l, &j->bal, &j->capbal);
+	p = j->orow, j->orow = l->porow, l->porow = p;
+	cap = j->caporow, j->caporow = l->capporow, l->capporow = cap;
+	j->norow = l->nporow, j->nonew = l->nponew;
+	l->nporow = l->nponew = 0;
+	p = j->ctr, j->ctr = l->pctr, l->pctr = p;
+	cap = j->capctr, j->capctr = l->cappctr, l->cappctr = cap;
+	j->nctr = l->npctr, l->npctr = 0;
+	j->ticket = ++l->issued;
+	*ticket = j->ticket;
+	l->spare = j == &l->jobs[0] ? &l->jobs[1] : &l->jobs[0];
+	l->claimed = 0;
+	pthread_mutex_lock(&l->sync_mu);
+	l->job = j;
+	pthread_cond_signal(&l->w_work);
+	pthread_mutex_unlock(&l->sync_mu);
+}
+
 int
 ledger_commit_async(struct ledger *l, uint64_t *ticket, char **cause)
 {
 	int	wrote;
 
 	assert(l->in_txn);
+	if (l->fail_next_commit) {
+		l->fail_next_commit = 0;
+		if (cause != NULL)
+			xasprintf(cause, "commit failed (injected)");
+		ledger_rollback(l);
+		return -1;
+	}
+	if (!l->poisoned && !l->db_txn) {
+		handoff(l, ticket);
+		return 0;
+	}
 	if (!l->poisoned && (fill_flush(l) == -1 || audit_flush(l) == -1 ||
 	    bal_flush(l) == -1))
 		l->poisoned = 1;
 	if (l->poisoned) {
 		if (cause != NULL)
 			xasprintf(cause, "transaction failed");
-		ledger_rollback(l);
-		return -1;
-	}
-	if (l->fail_next_commit) {
-		l->fail_next_commit = 0;
-		if (cause != NULL)
-			xasprintf(cause, "commit failed (injected)");
 		ledger_rollback(l);
 		return -1;
 	}
@@ -1160,18 +1412,19 @@ ledger_commit_async(struct ledger *l, uint64_t *ticket, char **cause)
 		ledger_rollback(l);
 		return -1;
 	}
-	l->in_txn = l->explicit_txn = 0;
+	l->in_txn = l->explicit_txn = l->db_txn = 0;
 	if (!l->pipelined) {
 		/* synchronous as configured: durable when COMMIT returns. */
 		if (wrote)
 			l->issued++;
-		l->durable = l->issued;
+		l->committed = l->durable = l->issued;
 		*ticket = l->issued;
 		return 0;
 	}
+	/* Claimed: no job in flight, so this commit follows every ticket. */
 	pthread_mutex_lock(&l->sync_mu);
 	if (wrote) {
-		l->issued++;
+		l->committed = ++l->issued;
 		pthread_cond_signal(&l->sync_work);
 	}
 	*ticket = l->issued;
@@ -1202,6 +1455,7 @@ op_begin(struct ledger *l)
 	l->in_txn = 1;
 	l->explicit_txn = 0;
 	l->poisoned = 0;
+	l->db_txn = 1;
 	l->changes_at_begin = sqlite3_total_changes64(l->db);
 	return 0;
 }
@@ -1241,19 +1495,38 @@ ledger_counter_get(struct ledger *l, const char *name, int64_t *v)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-ledger_counter_set(struct ledger *l, const char *name, int64_t v)
+static int
+counter_write(struct ledger *l, const char *name, int64_t v)
 {
 	sqlite3_stmt	*st;
-	int		 rc;
 
-	if (op_begin(l) == -1)
-		return LEDGER_ERR;
 	st = stmt(l, S_COUNTER_SET);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, v);
-	rc = step_done(l, st) == 0 ? LEDGER_OK : LEDGER_ERR;
-	return op_end(l, rc);
+	return step_done(l, st) == 0 ? LEDGER_OK : LEDGER_ERR;
+}
+
+/* Kept and written with the batch in a lazy transaction, as order rows. */
+int
+ledger_counter_set(struct ledger *l, const char *name, int64_t v)
+{
+	struct pcounter	*c;
+
+	if (op_begin(l) == -1)
+		return LEDGER_ERR;
+	if (l->explicit_txn && !l->db_txn &&
+	    strlen(name) < sizeof c->name) {
+		if (l->npctr == l->cappctr) {
+			l->cappctr = l->cappctr ? l->cappctr * 2 : 16;
+			l->pctr = xreallocarray(l->pctr, l->cappctr,
+			    sizeof *l->pctr);
+		}
+		c = &l->pctr[l->npctr++];
+		memcpy(c->name, name, strlen(name) + 1);
+		c->v = v;
+		return LEDGER_OK;
+	}
+	return op_end(l, counter_write(l, name, v));
 }
 
 /* The balance cache: (user, token) -> amounts, written back at commit. */
@@ -1388,35 +1661,20 @@ bind_bal(sqlite3_stmt *st, int b, const struct bal *e, char *avail,
 }
 
 /*
- * Write back the changed balances, BAL_GROUP per statement.  INSERT OR
- * REPLACE: the table has no other index or constraint for a replace to
- * miss, and one statement per group costs less than an UPDATE per row.
+ * Write balance rows, BAL_GROUP per statement.  INSERT OR REPLACE: the
+ * table has no other index or constraint for a replace to miss, and one
+ * statement per group costs less than an UPDATE per row.
  */
 #define BAL_GROUP	32
 static int
-bal_flush(struct ledger *l)
+bal_write(struct ledger *l, const struct bal *e, size_t n)
 {
 	sqlite3_stmt	*st;
-	struct bal	*b;
 	char		 av[BAL_GROUP][MONEY_BUFSZ], tt[BAL_GROUP][MONEY_BUFSZ];
 	char		*sql, *p;
 	size_t		 i = 0, j;
 
-	/* The hot statements ROLLBACK on error: never write after one. */
-	if (l->poisoned)
-		return -1;
-	/* Lines first: they must go out before the entries stop being dirty. */
-	if (l->ndirty != 0) {
-		hold_emit(l);
-		if (audit_flush(l) == -1)
-			return -1;
-	}
-	for (j = 0; j < l->ndirty; j++) {
-		b = &l->bal[l->dirty[j]];
-		assert(b->used && b->dirty);
-		assert(b->avail <= b->total);
-	}
-	if (l->bmulti == NULL && l->ndirty >= BAL_GROUP) {
+	if (l->bmulti == NULL && n >= BAL_GROUP) {
 		sql = xstrdup("INSERT OR REPLACE INTO balances(user_id, "
 		    "token_id, available, total) VALUES ");
 		for (j = 0; j < BAL_GROUP; j++) {
@@ -1430,29 +1688,70 @@ bal_flush(struct ledger *l)
 			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
 		free(sql);
 	}
-	for (; i + BAL_GROUP <= l->ndirty; i += BAL_GROUP) {
+	for (; i + BAL_GROUP <= n; i += BAL_GROUP) {
 		st = l->bmulti;
 		sqlite3_reset(st);
 		for (j = 0; j < BAL_GROUP; j++)
-			bind_bal(st, (int)(4 * j), &l->bal[l->dirty[i + j]],
-			    av[j], tt[j]);
+			bind_bal(st, (int)(4 * j), &e[i + j], av[j], tt[j]);
 		if (step_done(l, st) == -1)
 			return -1;
 	}
-	for (; i < l->ndirty; i++) {
-		b = &l->bal[l->dirty[i]];
-		st = stmt(l, b->stored ? S_BAL_UPD : S_BAL_INS);
-		bind_bal(st, 0, b, av[0], tt[0]);
+	for (; i < n; i++) {
+		st = stmt(l, e[i].stored ? S_BAL_UPD : S_BAL_INS);
+		bind_bal(st, 0, &e[i], av[0], tt[0]);
 		if (step_done(l, st) == -1)
 			return -1;
 	}
-	for (i = 0; i < l->ndirty; i++) {
-		b = &l->bal[l->dirty[i]];
+	return 0;
+}
+
+/*
+ * Copy the changed entries into *out (grown as needed) and mark them
+ * clean: the copies are what gets written.  Returns how many.
+ */
+static size_t
+bal_take(struct ledger *l, struct bal **out, size_t *cap)
+{
+	struct bal	*b;
+	size_t		 j, n = l->ndirty;
+
+	if (n > *cap) {
+		*cap = n;
+		*out = xreallocarray(*out, n, sizeof **out);
+	}
+	for (j = 0; j < n; j++) {
+		b = &l->bal[l->dirty[j]];
+		assert(b->used && b->dirty);
+		assert(b->avail <= b->total);
+		(*out)[j] = *b;
 		b->dirty = 0;
 		b->stored = 1;
 	}
 	l->ndirty = 0;
-	return 0;
+	return n;
+}
+
+/*
+ * Write back the changed balances.  On failure the transaction is
+ * poisoned, and the cache is dropped with it.
+ */
+static int
+bal_flush(struct ledger *l)
+{
+	size_t	n;
+
+	CLAIM(l);
+	/* The hot statements ROLLBACK on error: never write after one. */
+	if (l->poisoned)
+		return -1;
+	if (l->ndirty == 0)
+		return 0;
+	/* Lines first: they must go out before the entries stop being dirty. */
+	hold_emit(l);
+	if (audit_flush(l) == -1)
+		return -1;
+	n = bal_take(l, &l->spare->bal, &l->spare->capbal);
+	return bal_write(l, l->spare->bal, n);
 }
 
 int
@@ -1545,17 +1844,14 @@ bind_audit(sqlite3_stmt *st, int base, const struct auditrow *a)
 	sqlite3_bind_text(st, base + 7, a->dt, -1, SQLITE_STATIC);
 }
 
-/* Write the buffered audit lines (in order, so ids follow time). */
+/* Write audit lines (in order, so ids follow time). */
 static int
-audit_flush(struct ledger *l)
+audit_write(struct ledger *l, const struct auditrow *rows, size_t n)
 {
 	sqlite3_stmt	*st;
 	size_t		 i = 0, j;
 	char		*sql, *p;
 
-	if (l->poisoned)
-		return -1;
-	hold_emit(l);
 	if (l->amulti == NULL) {
 		sql = xstrdup("INSERT OR ROLLBACK INTO audit_log(ts, user_id, "
 		    "token_id, cause, ref, d_available, d_total) VALUES ");
@@ -1570,20 +1866,33 @@ audit_flush(struct ledger *l)
 			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
 		free(sql);
 	}
-	for (; i + AUDIT_GROUP <= l->narow; i += AUDIT_GROUP) {
+	for (; i + AUDIT_GROUP <= n; i += AUDIT_GROUP) {
 		st = l->amulti;
 		sqlite3_reset(st);
 		for (j = 0; j < AUDIT_GROUP; j++)
-			bind_audit(st, (int)(7 * j), &l->arow[i + j]);
+			bind_audit(st, (int)(7 * j), &rows[i + j]);
 		if (step_done(l, st) == -1)
 			return -1;
 	}
-	for (; i < l->narow; i++) {
+	for (; i < n; i++) {
 		st = stmt(l, S_AUDIT_INS);
-		bind_audit(st, 0, &l->arow[i]);
+		bind_audit(st, 0, &rows[i]);
 		if (step_done(l, st) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/* Write the buffered audit lines. */
+static int
+audit_flush(struct ledger *l)
+{
+	CLAIM(l);
+	if (l->poisoned)
+		return -1;
+	hold_emit(l);
+	if (audit_write(l, l->arow, l->narow) == -1)
+		return -1;
 	l->narow = 0;
 	return 0;
 }
@@ -2403,23 +2712,16 @@ ledger_order_update(struct ledger *l, const struct ledger_order *o)
  * The batch's order rows: the first nnew are inserted ORDER_GROUP per
  * statement, the others updated one by one (no upsert: see S_BAL_UPD).
  */
-int
-ledger_order_write_many(struct ledger *l, const struct ledger_order *o,
-    size_t n, size_t nnew)
+static int
+orders_write(struct ledger *l, const struct ledger_order *o, size_t n,
+    size_t nnew)
 {
 	sqlite3_stmt	*st;
 	char		 amounts[ORDER_GROUP][MONEY_BUFSZ], *sql, *p;
 	size_t		 i, j;
 	int		 rc = LEDGER_OK;
 
-	if (nnew > n)
-		return LEDGER_INVALID;
-	for (i = 0; i < n; i++) {
-		if (!order_valid(&o[i]))
-			return LEDGER_INVALID;
-	}
-	if (op_begin(l) == -1)
-		return LEDGER_ERR;
+	assert(nnew <= n);
 	if (l->omulti == NULL) {
 		sql = xstrdup("INSERT OR ROLLBACK INTO orders(id, user_id, "
 		    "market_id, client_id, side, type, tif, post_only, stp, "
@@ -2460,7 +2762,40 @@ ledger_order_write_many(struct ledger *l, const struct ledger_order *o,
 		else if (sqlite3_changes(l->db) != 1)
 			rc = LEDGER_NOTFOUND;
 	}
-	return op_end(l, rc);
+	return rc;
+}
+
+/*
+ * In a lazy transaction (pipelined, nothing read or written through
+ * SQLite yet) the rows are kept and written with the batch; one call per
+ * transaction then, as the exchange makes.
+ */
+int
+ledger_order_write_many(struct ledger *l, const struct ledger_order *o,
+    size_t n, size_t nnew)
+{
+	size_t	i;
+
+	if (nnew > n)
+		return LEDGER_INVALID;
+	for (i = 0; i < n; i++) {
+		if (!order_valid(&o[i]))
+			return LEDGER_INVALID;
+	}
+	if (op_begin(l) == -1)
+		return LEDGER_ERR;
+	if (l->explicit_txn && !l->db_txn && l->nporow == 0) {
+		if (n > l->capporow) {
+			l->capporow = n;
+			l->porow = xreallocarray(l->porow, n,
+			    sizeof *l->porow);
+		}
+		memcpy(l->porow, o, n * sizeof *o);
+		l->nporow = n;
+		l->nponew = nnew;
+		return LEDGER_OK;
+	}
+	return op_end(l, orders_write(l, o, n, nnew));
 }
 
 int
@@ -2616,18 +2951,12 @@ bind_fill(sqlite3_stmt *st, int b, const struct fillrow *r)
  * transaction as it would have when inserted one by one.
  */
 static int
-fill_flush(struct ledger *l)
+fill_write(struct ledger *l, const struct fillrow *rows, size_t n)
 {
 	sqlite3_stmt	*st;
 	size_t		 i = 0, j;
 	char		*sql, *p;
 
-	if (l->nfrow == 0)
-		return 0;
-	if (l->poisoned) {
-		l->nfrow = 0;
-		return -1;
-	}
 	if (l->fmulti == NULL) {
 		sql = xstrdup("INSERT OR ROLLBACK INTO fills(" FILL_COLUMNS
 		    ") VALUES ");
@@ -2642,26 +2971,34 @@ fill_flush(struct ledger *l)
 			fatalx("ledger: prepare: %s", sqlite3_errmsg(l->db));
 		free(sql);
 	}
-	for (; i + FILL_GROUP <= l->nfrow; i += FILL_GROUP) {
+	for (; i + FILL_GROUP <= n; i += FILL_GROUP) {
 		st = l->fmulti;
 		sqlite3_reset(st);
 		for (j = 0; j < FILL_GROUP; j++)
-			bind_fill(st, (int)(FILL_NCOLUMNS * j), &l->frow[i + j]);
+			bind_fill(st, (int)(FILL_NCOLUMNS * j), &rows[i + j]);
 		if (step_done(l, st) == -1)
-			goto fail;
+			return -1;
 	}
-	for (; i < l->nfrow; i++) {
+	for (; i < n; i++) {
 		st = stmt(l, S_FILL_INS);
-		bind_fill(st, 0, &l->frow[i]);
+		bind_fill(st, 0, &rows[i]);
 		if (step_done(l, st) == -1)
-			goto fail;
+			return -1;
 	}
-	l->nfrow = 0;
 	return 0;
+}
 
-fail:
+static int
+fill_flush(struct ledger *l)
+{
+	int	rc;
+
+	if (l->nfrow == 0)
+		return 0;
+	CLAIM(l);
+	rc = l->poisoned ? -1 : fill_write(l, l->frow, l->nfrow);
 	l->nfrow = 0;
-	return -1;
+	return rc;
 }
 
 /*

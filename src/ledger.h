@@ -125,19 +125,29 @@ void		 ledger_rollback(struct ledger *);
  * Pipelined durability.  Every commit gets a ticket (tickets grow by one
  * per commit that wrote something); a commit is durable once
  * ledger_durable() >= its ticket.  ledger_commit() returns only when its
- * commit is durable.  ledger_commit_async() returns as soon as SQLite has
- * written the WAL: with options.pipelined the connection runs at
- * synchronous=NORMAL (the WAL is written, not synced, at commit; SQLite
- * still syncs the WAL and the database around each checkpoint) and a
- * thread owned by the ledger fdatasync()s the WAL file; one fdatasync
- * covers every commit written before it started, so tickets become durable
- * in order.  The caller keeps the commit's results to itself until then:
- * that is the whole guarantee (an acknowledged commit was on disk before
- * the acknowledgement), the same as synchronous=FULL, while the next batch
- * runs during the sync.  Without options.pipelined, ledger_commit_async()
- * is ledger_commit() and every ticket is durable at once.  A failed
- * fdatasync is fatal (the page cache can no longer be trusted; a restart
- * recovers from what is on disk, and nothing unsynced was acknowledged).
+ * commit is durable.  Without options.pipelined, ledger_commit_async() is
+ * ledger_commit() and every ticket is durable at once.
+ *
+ * With options.pipelined two threads owned by the ledger do the disk work:
+ * - the writer: a transaction that needed nothing from SQLite while it ran
+ *   (an engine batch served from the caches) is "lazy": ledger_begin()
+ *   opens no SQLite transaction, and ledger_commit_async() hands its
+ *   buffered rows (audit lines, fills, changed balances, order rows,
+ *   counters) to the writer, which writes and commits them while the
+ *   caller goes on.  Anything that does need the connection (a read, a
+ *   cache miss, a plain operation) first waits for the writer's job, so
+ *   reads right after a batch wait for its SQLite work;
+ * - the sync thread: the connection runs at synchronous=NORMAL (COMMIT
+ *   writes the WAL; SQLite still syncs around each checkpoint), and this
+ *   thread fdatasync()s the WAL file, one call covering every commit
+ *   written before it, so tickets become durable in order; it also runs
+ *   the WAL checkpoints, on a connection of its own.
+ * The caller keeps a commit's results to itself until its ticket is
+ * durable: that is the whole guarantee (an acknowledged commit was on disk
+ * before the acknowledgement), the same as synchronous=FULL.  A failed
+ * fdatasync, or a batch the writer cannot write, is fatal: the caller ran
+ * on from it, the page cache can no longer be trusted, and a restart
+ * recovers from the disk, where nothing unacknowledged is missed.
  */
 int		 ledger_commit_async(struct ledger *, uint64_t *, char **);
 uint64_t	 ledger_durable(struct ledger *);

@@ -7,6 +7,9 @@
  * Market used throughout: base KTA and quote USDC, both 6 decimals, tick
  * 1000 and lot 1000 base units, so unit = 1000 * 1000 / 10^6 = 1 and the
  * notional of q lots at p ticks is q * p quote base units.
+ *
+ * Every test runs twice: on a plain ledger and on a pipelined one (the
+ * writer thread commits each batch while the next runs; reads wait for it).
  */
 #include "config.h"
 
@@ -115,12 +118,29 @@ deposit(struct fx *f, int64_t user, int64_t token, u128 amount)
 	ck_assert_int_eq(r.reject, EXCHANGE_OK);
 }
 
+/* Set per test case, before its tests fork. */
+static int	pipelined;
+
+static void
+plain(void)
+{
+	pipelined = 0;
+}
+
+static void
+piped(void)
+{
+	pipelined = 1;
+}
+
 static void
 fx_open(struct fx *f)
 {
-	char	*cause = NULL;
+	struct ledger_options	 o = { .synchronous = 2 };
+	char			*cause = NULL;
 
-	f->ex = exchange_open(f->path, NULL, &cause);
+	o.pipelined = pipelined != 0;
+	f->ex = exchange_open(f->path, &o, &cause);
 	if (f->ex == NULL)
 		ck_abort_msg("exchange_open: %s", cause);
 	f->l = exchange_ledger(f->ex);
@@ -933,22 +953,27 @@ static Suite *
 exchange_suite(void)
 {
 	Suite	*s = suite_create("exchange");
-	TCase	*tc = tcase_create("core");
+	TCase	*tc;
+	int	 i;
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_fill_fees);
-	tcase_add_test(tc, test_price_improvement);
-	tcase_add_test(tc, test_partial_cancel_release);
-	tcase_add_test(tc, test_rejections_change_nothing);
-	tcase_add_test(tc, test_amend);
-	tcase_add_test(tc, test_market_orders_and_cancel_all);
-	tcase_add_test(tc, test_restart_rebuilds);
-	tcase_add_test(tc, test_failed_commit_rolls_back);
-	tcase_add_test(tc, test_deposit_withdraw_commands);
-	tcase_add_test(tc, test_set_fees);
-	tcase_add_test(tc, test_fee_tiers);
-	tcase_add_test(tc, test_random_conservation);
-	suite_add_tcase(s, tc);
+	for (i = 0; i < 2; i++) {
+		tc = tcase_create(i == 0 ? "core" : "pipelined");
+		tcase_add_unchecked_fixture(tc, i == 0 ? plain : piped, NULL);
+		tcase_set_timeout(tc, 120);
+		tcase_add_test(tc, test_fill_fees);
+		tcase_add_test(tc, test_price_improvement);
+		tcase_add_test(tc, test_partial_cancel_release);
+		tcase_add_test(tc, test_rejections_change_nothing);
+		tcase_add_test(tc, test_amend);
+		tcase_add_test(tc, test_market_orders_and_cancel_all);
+		tcase_add_test(tc, test_restart_rebuilds);
+		tcase_add_test(tc, test_failed_commit_rolls_back);
+		tcase_add_test(tc, test_deposit_withdraw_commands);
+		tcase_add_test(tc, test_set_fees);
+		tcase_add_test(tc, test_fee_tiers);
+		tcase_add_test(tc, test_random_conservation);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 
