@@ -4,7 +4,9 @@
 # out of the way) on loopback and runs contrib/loadgen against it. Knobs:
 # LOADTEST_SECS (5), LOADTEST_RATE (20000), LOADTEST_SUBS (2000),
 # LOADTEST_CONNS (128), LOADTEST_SYNC (full; "normal" skips the fsync per
-# batch, to see what the disk costs). Besides loadgen's lines it prints the
+# batch, to see what the disk costs), LOADTEST_PIPELINE (yes: the fsync
+# runs in the ledger's thread while the next batch is read; no: on the
+# event loop). Besides loadgen's lines it prints the
 # CPU seconds kdexd's event loop and its other threads used during the run
 # (all phases), and the load average, since the machine may be shared.
 set -e
@@ -20,12 +22,14 @@ rate-user 10000000
 burst-user 10000000
 max-clients 20000
 ledger-sync ${LOADTEST_SYNC:-full}
+ledger-pipeline ${LOADTEST_PIPELINE:-yes}
 CONF
 "$B/kdexd" --demo --config "$D/kdexd.conf" --data "$D/data" \
     --listen 127.0.0.1:$P --admin-listen 127.0.0.1:$A \
     >"$D/out" 2>"$D/err" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$D"' EXIT INT TERM
+lg=
+trap 'kill $pid $lg 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$D"' EXIT INT TERM
 i=0
 until grep -q "kdexd ready" "$D/out" 2>/dev/null; do
 	i=$((i + 1))
@@ -36,7 +40,7 @@ until grep -q "kdexd ready" "$D/out" 2>/dev/null; do
 	fi
 	sleep 0.1
 done
-echo "loadtest: kdexd on 127.0.0.1:$P, ledger-sync ${LOADTEST_SYNC:-full}, $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+echo "loadtest: kdexd on 127.0.0.1:$P, ledger-sync ${LOADTEST_SYNC:-full}, ledger-pipeline ${LOADTEST_PIPELINE:-yes}, $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 # CPU seconds (user+system) of kdexd's event loop thread and of its other
 # threads (embedded devnet, chain worker), from /proc: the figures that do
 # not depend on how busy the machine is.
@@ -58,7 +62,21 @@ other0=$(cpu_others)
 n0=$(placed)
 "$B/contrib/loadgen" -d "${LOADTEST_SECS:-5}" -r "${LOADTEST_RATE:-20000}" \
     -s "${LOADTEST_SUBS:-2000}" -c "${LOADTEST_CONNS:-128}" 127.0.0.1:$P \
-    >"$D/loadgen.out"
+    >"$D/loadgen.out" &
+lg=$!
+# The loop's CPU per order of each phase: read again when loadgen reports
+# the end of the closed-loop phase ("max") and of the open-loop one
+# ("load"); the fan-out phase follows.
+phase() {
+	until grep -q "^$1 " "$D/loadgen.out" 2>/dev/null; do
+		kill -0 $lg 2>/dev/null || return 0
+		sleep 0.05
+	done
+	echo "$(cpu /proc/$pid/task/$pid/stat) $(placed)"
+}
+ph1=$(phase max)
+ph2=$(phase load)
+wait $lg
 loop1=$(cpu /proc/$pid/task/$pid/stat)
 other1=$(cpu_others)
 n1=$(placed)
@@ -67,6 +85,11 @@ echo "$loop0 $loop1 $other0 $other1 ${n0:-0} ${n1:-0}" | awk '{
 	printf "cpu kdexd_loop_s=%.2f kdexd_other_threads_s=%.2f orders=%d " \
 	    "loop_us_per_order=%.1f\n", $2 - $1, $4 - $3, n,
 	    ($2 - $1) * 1e6 / n }'
+echo "$loop0 ${n0:-0} ${ph1:-0 0} ${ph2:-0 0}" | awk '$3 > 0 && $5 > 0 {
+	n1 = $4 - $2; n2 = $6 - $4; if (n1 < 1) n1 = 1; if (n2 < 1) n2 = 1
+	printf "cpu phase=max loop_us_per_order=%.1f phase=rate " \
+	    "loop_us_per_order=%.1f\n", ($3 - $1) * 1e6 / n1,
+	    ($5 - $3) * 1e6 / n2 }'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The summary lines last, as make loadtest promises.
 grep -v '^load orders_per_s=\|^fanout ' "$D/loadgen.out" || true

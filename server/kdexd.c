@@ -614,10 +614,11 @@ main(int argc, char **argv)
 		 * with ledger-pipeline, else here), the next requests queue
 		 * in the sockets, so the batch grows with the load by itself.
 		 * The answers of the batches whose fsync has completed go
-		 * out here, in order.
+		 * out here, in order; the next batch runs once the last
+		 * sync is done (route_batch_due).
 		 */
 		route_release(s);
-		if (route_batch_pending())
+		if (route_batch_due(s))
 			route_run_batch(s);
 	}
 

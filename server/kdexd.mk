@@ -21,6 +21,11 @@ EXTRA_DIST += tests/kdexd_help.test tests/kdexd_api.test tests/kdexd_ws.test \
 	tests/kdexd-lib.js tests/kdexd-api.js tests/kdexd-ws.js \
 	tests/kdexd-restart.js
 
+# Pipelined durability: answers wait for their batch's sync, the loop does
+# not (a preloaded shim slows every fsync; needs a C compiler).
+TESTS += tests/kdexd_durable.test
+EXTRA_DIST += tests/kdexd_durable.test tests/kdexd-durable.js
+
 # The loopback load generator and `make loadtest` (Makefile.am's loadtest
 # target runs loadtest-run). Figures: doc/kdexd.md.
 noinst_PROGRAMS += contrib/loadgen

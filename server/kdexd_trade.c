@@ -112,6 +112,7 @@ static size_t		 ntouched, captouched;
  * OUTBOX_MAX batches wait: past that the loop waits for the oldest.
  */
 #define OUTBOX_MAX	64
+#define BATCH_EAGER	1024	/* run without waiting for the last sync */
 struct omsg {
 	struct http_pending	*hp;	/* an answer; NULL: a publication */
 	struct kdexd_resp	 resp;	/* the answer, as text */
@@ -1171,6 +1172,24 @@ route_batch_pending(void)
 	return (npends > 0);
 }
 
+/*
+ * Whether the queued commands should run now. With a pipelined ledger a
+ * batch waits while the previous one's sync is still running (unless the
+ * queue is long): its answers could not go out before that sync anyway,
+ * the next sync takes both, and one batch instead of many tiny ones saves
+ * each one's fixed SQLite cost (the transaction's locks and WAL pages).
+ * The sync's end wakes the loop.
+ */
+int
+route_batch_due(struct kdexd *s)
+{
+	if (npends == 0)
+		return (0);
+	if (npends >= BATCH_EAGER || s->draining)
+		return (1);
+	return (ledger_durable(s->ledger) >= last_ticket);
+}
+
 /* Parse a JSON string member as a price or quantity of market m. */
 static int
 body_ticks(struct kdexd_req *req, struct kdexd_resp *resp,
@@ -2228,6 +2247,8 @@ publish_level(const struct tmarket *tm, const struct book_event *ev)
 	struct jw		 w;
 	int			 side;
 
+	if (ws_client_count() == 0)
+		return;
 	snprintf(chan, sizeof chan, "orderbook:%s", tm->pair);
 	if (!ws_has_subscribers(chan))
 		return;
@@ -2265,6 +2286,8 @@ publish_trade(struct tmarket *tm, const struct exchange_event *e,
 	tm_record(tm, e->fill_id, ev->trade.price, ev->trade.qty,
 	    (int)ev->trade.taker_side, (int64_t)ts);
 	srv->stats.trades++;
+	if (ws_client_count() == 0)
+		return;		/* nobody to tell */
 	snprintf(chan, sizeof chan, "trades:%s", tm->pair);
 	if (ws_has_subscribers(chan)) {
 		t.id = e->fill_id;
@@ -2308,6 +2331,8 @@ publish_private(const struct exchange_out *out)
 	cJSON			*o, *b, *it;
 	size_t			 i;
 
+	if (ws_client_count() == 0)
+		return;
 	for (i = 0; i < norefs; i++) {
 		addr = user_addr(orefs[i].uid);
 		if (*addr == '\0')

@@ -69,7 +69,10 @@ async function startServer(opts = {}) {
 		args.push('--config', cf);
 	}
 	const bin = path.join(BUILD, 'kdexd');
-	const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+	const env = opts.env ? Object.assign({}, process.env, opts.env) :
+	    process.env;
+	const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'],
+	    env });
 	let out = '', err = '';
 	child.stderr.on('data', (d) => {
 		err += d;
