@@ -270,7 +270,6 @@ cJSON	*route_ticker_json(const char *pair);
  */
 void	 route_run_batch(struct kdexd *);
 int	 route_batch_pending(void);
-int	 route_batch_due(struct kdexd *);
 void	 route_release(struct kdexd *);
 size_t	 route_outbox_pending(void);	/* batches held */
 uint64_t route_last_ticket(void);

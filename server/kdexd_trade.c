@@ -112,7 +112,6 @@ static size_t		 ntouched, captouched;
  * OUTBOX_MAX batches wait: past that the loop waits for the oldest.
  */
 #define OUTBOX_MAX	64
-#define BATCH_EAGER	1024	/* run without waiting for the last sync */
 struct omsg {
 	struct http_pending	*hp;	/* an answer; NULL: a publication */
 	struct kdexd_resp	 resp;	/* the answer, as text */
@@ -1170,24 +1169,6 @@ int
 route_batch_pending(void)
 {
 	return (npends > 0);
-}
-
-/*
- * Whether the queued commands should run now. With a pipelined ledger a
- * batch waits while the previous one's sync is still running (unless the
- * queue is long): its answers could not go out before that sync anyway,
- * the next sync takes both, and one batch instead of many tiny ones saves
- * each one's fixed SQLite cost (the transaction's locks and WAL pages).
- * The sync's end wakes the loop.
- */
-int
-route_batch_due(struct kdexd *s)
-{
-	if (npends == 0)
-		return (0);
-	if (npends >= BATCH_EAGER || s->draining)
-		return (1);
-	return (ledger_durable(s->ledger) >= last_ticket);
 }
 
 /* Parse a JSON string member as a price or quantity of market m. */
@@ -2503,6 +2484,8 @@ out_open(struct kdexd *s, uint64_t t)
 		/* Bounded: wait for the oldest batch's sync. */
 		ledger_sync_wait(s->ledger, outbox[ohead].ticket);
 		route_release(s);
+		if (nout == OUTBOX_MAX)
+			fatalx("outbox: full inside a release");
 	}
 	b = &outbox[(ohead + nout) % OUTBOX_MAX];
 	b->ticket = t;
@@ -2519,14 +2502,17 @@ out_close(void)
 	nout++;
 }
 
+/* Send what batch b owes; its slot may be reused meanwhile. */
 static void
 out_deliver(struct obatch *b)
 {
-	struct omsg	*m;
-	size_t		 i;
+	struct omsg	*msgs = b->msgs, *m;
+	size_t		 i, n = b->n;
 
-	for (i = 0; i < b->n; i++) {
-		m = &b->msgs[i];
+	b->msgs = NULL;
+	b->n = b->cap = 0;
+	for (i = 0; i < n; i++) {
+		m = &msgs[i];
 		if (m->hp != NULL)
 			http_finish(m->hp, &m->resp);
 		else {
@@ -2534,13 +2520,7 @@ out_deliver(struct obatch *b)
 			free(m->chan);
 		}
 	}
-	b->n = 0;
-	/* A burst's array is not kept for ever. */
-	if (b->cap > 4096) {
-		free(b->msgs);
-		b->msgs = NULL;
-		b->cap = 0;
-	}
+	free(msgs);
 }
 
 /* At exit: what is still held is dropped (its clients are gone). */
@@ -2574,11 +2554,14 @@ out_drop(void)
 void
 route_release(struct kdexd *s)
 {
+	static int	 releasing;
 	struct obatch	*b;
 	uint64_t	 durable;
 
-	if (nout == 0)
+	/* An answer's sink that ran a batch must not reorder the rest. */
+	if (nout == 0 || releasing)
 		return;
+	releasing = 1;
 	durable = ledger_durable(s->ledger);
 	while (nout > 0 && outbox[ohead].ticket <= durable) {
 		b = &outbox[ohead];
@@ -2588,6 +2571,7 @@ route_release(struct kdexd *s)
 		out_deliver(b);
 		s->stats.batches_released++;
 	}
+	releasing = 0;
 }
 
 size_t
