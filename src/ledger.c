@@ -1236,7 +1236,9 @@ ledger_begin(struct ledger *l, char **cause)
 	l->explicit_txn = 1;
 	l->poisoned = 0;
 	l->db_txn = !l->pipelined;
-	l->changes_at_begin = sqlite3_total_changes64(l->db);
+	/* Lazy: the writer may be using the connection; db_claim sets it. */
+	if (l->db_txn)
+		l->changes_at_begin = sqlite3_total_changes64(l->db);
 	return 0;
 }
 
