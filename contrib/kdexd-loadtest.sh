@@ -4,9 +4,9 @@
 # out of the way) on loopback and runs contrib/loadgen against it. Knobs:
 # LOADTEST_SECS (5), LOADTEST_RATE (20000), LOADTEST_SUBS (2000),
 # LOADTEST_CONNS (128), LOADTEST_SYNC (full; "normal" skips the fsync per
-# batch, to see what the disk costs), LOADTEST_PIPELINE (yes: the fsync
-# runs in the ledger's thread while the next batch is read; no: on the
-# event loop). Besides loadgen's lines it prints the
+# batch, to see what the disk costs), LOADTEST_PIPELINE (unset: kdexd's
+# default, yes: the ledger commits and syncs on its own threads while the
+# loop goes on; no: on the event loop). Besides loadgen's lines it prints the
 # CPU seconds kdexd's event loop and its other threads used during the run
 # (all phases), and the load average, since the machine may be shared.
 set -e
@@ -22,7 +22,7 @@ rate-user 10000000
 burst-user 10000000
 max-clients 20000
 ledger-sync ${LOADTEST_SYNC:-full}
-ledger-pipeline ${LOADTEST_PIPELINE:-yes}
+${LOADTEST_PIPELINE:+ledger-pipeline $LOADTEST_PIPELINE}
 CONF
 "$B/kdexd" --demo --config "$D/kdexd.conf" --data "$D/data" \
     --listen 127.0.0.1:$P --admin-listen 127.0.0.1:$A \
@@ -40,7 +40,7 @@ until grep -q "kdexd ready" "$D/out" 2>/dev/null; do
 	fi
 	sleep 0.1
 done
-echo "loadtest: kdexd on 127.0.0.1:$P, ledger-sync ${LOADTEST_SYNC:-full}, ledger-pipeline ${LOADTEST_PIPELINE:-yes}, $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+echo "loadtest: kdexd on 127.0.0.1:$P, ledger-sync ${LOADTEST_SYNC:-full}, ledger-pipeline ${LOADTEST_PIPELINE:-default}, $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 # CPU seconds (user+system) of kdexd's event loop thread and of its other
 # threads (embedded devnet, chain worker), from /proc: the figures that do
 # not depend on how busy the machine is.
@@ -90,6 +90,19 @@ echo "$loop0 ${n0:-0} ${ph1:-0 0} ${ph2:-0 0}" | awk '$3 > 0 && $5 > 0 {
 	printf "cpu phase=max loop_us_per_order=%.1f phase=rate " \
 	    "loop_us_per_order=%.1f\n", ($3 - $1) * 1e6 / n1,
 	    ($5 - $3) * 1e6 / n2 }'
+# Batches, their size, and how long their answers waited for the sync.
+curl -s "http://127.0.0.1:$P/metrics" | awk '
+	/^kdexd_batches_total / { b = $2 }
+	/^kdexd_batch_commands_total / { c = $2 }
+	/^kdexd_batch_hold_seconds_bucket/ {
+		split($1, a, "\""); h[a[2]] = $2 }
+	/^kdexd_batch_hold_seconds_count / { n = $2 }
+	END { if (b > 0 && n > 0)
+		printf "batches n=%d commands_per_batch=%.1f held_le_2ms=%.1f%% " \
+		    "held_le_5ms=%.1f%% held_le_20ms=%.1f%% " \
+		    "held_le_100ms=%.1f%%\n", b, c / b, 100 * h["0.002"] / n,
+		    100 * h["0.005"] / n, 100 * h["0.02"] / n,
+		    100 * h["0.1"] / n }'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The summary lines last, as make loadtest promises.
 grep -v '^load orders_per_s=\|^fanout ' "$D/loadgen.out" || true

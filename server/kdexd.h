@@ -108,6 +108,10 @@ struct kdexd_stats {
 	uint64_t	batches_released;	/* answered once durable */
 	uint64_t	last_ticket;	/* gauge: the last batch's ledger ticket */
 	uint64_t	released_ticket; /* gauge: the last released batch's */
+#define KDEXD_HOLD_BUCKETS	7	/* 1, 2, 5, 10, 20, 50, 100 ms */
+	uint64_t	hold_le[KDEXD_HOLD_BUCKETS];	/* batches held <= */
+	uint64_t	hold_count;
+	uint64_t	hold_us_total;
 	uint64_t	commit_us_total;	/* inside exchange_run */
 	uint64_t	ws_messages_out;
 	uint64_t	ws_slow_disconnects;

@@ -46,7 +46,7 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
     struct kdexd_args *a)
 {
 	struct kdexd_stats	*st = &req->server->stats;
-	char			*t, *sm, *all;
+	char			*t, *h, *sm, *all;
 	uint64_t		 released, durable;
 
 	(void)a;
@@ -129,8 +129,33 @@ r_metrics(struct kdexd_req *req, struct kdexd_resp *resp,
 	    (unsigned long long)ws_client_count(),
 	    (unsigned long long)st->http_conns,
 	    (long long)((kdexd_now_ms() - req->server->started_ms) / 1000));
+	xasprintf(&h,
+	    "# HELP kdexd_batch_hold_seconds From a batch's run to its answers "
+	    "going out (its sync).\n"
+	    "# TYPE kdexd_batch_hold_seconds histogram\n"
+	    "kdexd_batch_hold_seconds_bucket{le=\"0.001\"} %llu\n"
+	    "kdexd_batch_hold_seconds_bucket{le=\"0.002\"} %llu\n"
+	    "kdexd_batch_hold_seconds_bucket{le=\"0.005\"} %llu\n"
+	    "kdexd_batch_hold_seconds_bucket{le=\"0.01\"} %llu\n"
+	    "kdexd_batch_hold_seconds_bucket{le=\"0.02\"} %llu\n"
+	    "kdexd_batch_hold_seconds_bucket{le=\"0.05\"} %llu\n"
+	    "kdexd_batch_hold_seconds_bucket{le=\"0.1\"} %llu\n"
+	    "kdexd_batch_hold_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "kdexd_batch_hold_seconds_sum %.6f\n"
+	    "kdexd_batch_hold_seconds_count %llu\n",
+	    (unsigned long long)st->hold_le[0],
+	    (unsigned long long)st->hold_le[1],
+	    (unsigned long long)st->hold_le[2],
+	    (unsigned long long)st->hold_le[3],
+	    (unsigned long long)st->hold_le[4],
+	    (unsigned long long)st->hold_le[5],
+	    (unsigned long long)st->hold_le[6],
+	    (unsigned long long)st->hold_count,
+	    (double)st->hold_us_total / 1e6,
+	    (unsigned long long)st->hold_count);
 	sm = settle_metrics();	/* reconciliation alerts, withdrawal queue */
-	xasprintf(&all, "%s%s", t, sm);
+	xasprintf(&all, "%s%s%s", t, h, sm);
+	free(h);
 	free(t);
 	free(sm);
 	resp->status = 200;

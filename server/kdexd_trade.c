@@ -121,6 +121,7 @@ struct omsg {
 };
 struct obatch {
 	uint64_t	 ticket;
+	int64_t		 t_run;		/* when it ran, us */
 	struct omsg	*msgs;
 	size_t		 n, cap;
 };
@@ -2489,6 +2490,7 @@ out_open(struct kdexd *s, uint64_t t)
 	}
 	b = &outbox[(ohead + nout) % OUTBOX_MAX];
 	b->ticket = t;
+	b->t_run = kdexd_now_us();
 	b->n = 0;
 	ocur = b;
 }
@@ -2521,6 +2523,23 @@ out_deliver(struct obatch *b)
 		}
 	}
 	free(msgs);
+}
+
+/* How long a batch's answers waited for its sync (a histogram). */
+static void
+hold_note(struct kdexd *s, int64_t us)
+{
+	static const int64_t	 le[KDEXD_HOLD_BUCKETS] = { 1000, 2000, 5000,
+	    10000, 20000, 50000, 100000 };
+	size_t			 i;
+
+	if (us < 0)
+		us = 0;
+	s->stats.hold_us_total += (uint64_t)us;
+	s->stats.hold_count++;
+	for (i = 0; i < KDEXD_HOLD_BUCKETS; i++)
+		if (us <= le[i])
+			s->stats.hold_le[i]++;
 }
 
 /* At exit: what is still held is dropped (its clients are gone). */
@@ -2568,6 +2587,7 @@ route_release(struct kdexd *s)
 		ohead = (ohead + 1) % OUTBOX_MAX;
 		nout--;
 		s->stats.released_ticket = b->ticket;
+		hold_note(s, kdexd_now_us() - b->t_run);
 		out_deliver(b);
 		s->stats.batches_released++;
 	}
