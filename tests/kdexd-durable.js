@@ -3,7 +3,8 @@
 // watch. With ledger-pipeline (the default):
 //   - every place answer takes at least the sync's time: it was held until
 //     its batch was durable (an answer sent at commit would take ~1 ms);
-//   - the loop is not blocked meanwhile: /health answers well within it;
+//   - the loop is not blocked meanwhile: /health answers well within it
+//     (but for a stray stall);
 //   - /metrics: the released ticket never passes the durable one, and
 //     batches are seen waiting for their sync.
 'use strict';
@@ -46,7 +47,8 @@ L.main(async () => {
 
 	// While orders wait for a sync, the loop serves other requests, and
 	// the released ticket never passes the durable one.
-	let stop = false, samples = 0, held = 0, bad = 0, healthMax = 0;
+	let stop = false, samples = 0, held = 0, bad = 0;
+	const health = [];
 	const watch = (async () => {
 		while (!stop) {
 			const r = await http(srv, 'GET', '/metrics');
@@ -60,8 +62,7 @@ L.main(async () => {
 				held++;
 			const t0 = process.hrtime.bigint();
 			await http(srv, 'GET', '/health');
-			healthMax = Math.max(healthMax,
-			    Number(process.hrtime.bigint() - t0) / 1e6);
+			health.push(Number(process.hrtime.bigint() - t0) / 1e6);
 			await L.sleep(5);
 		}
 	})();
@@ -81,8 +82,15 @@ L.main(async () => {
 	eq(bad, 0, 'released ticket never above the durable one');
 	ok(held > 0, 'batches seen waiting for their sync (' + held + ' of ' +
 	    samples + ' samples)');
-	ok(healthMax < SLOW * 0.9, 'the loop serves while syncs run ' +
-	    '(slowest /health ' + healthMax.toFixed(1) + ' ms)');
+	// Blocked by each sync (ledger-pipeline no), most /health probes
+	// would wait for part of one; a stray stall (a busy machine) may not
+	// fail the test.
+	health.sort((a, b) => a - b);
+	const slow = health.filter((t) => t >= SLOW / 2).length;
+	ok(slow <= health.length / 5, 'the loop serves while syncs run (' +
+	    slow + ' of ' + health.length + ' /health probes took ' + SLOW / 2 +
+	    ' ms or more; median ' + health[health.length >> 1].toFixed(1) +
+	    ' ms, slowest ' + health[health.length - 1].toFixed(1) + ' ms)');
 	const r = await http(srv, 'GET', '/metrics');
 	ok(metric(r.text, 'kdexd_batches_released_total') > 0,
 	    'batches released');
