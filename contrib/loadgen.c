@@ -382,14 +382,27 @@ http_read(struct conn *c, int64_t now)
 	return (done);
 }
 
+/*
+ * Open n keep-alive connections and wait until kdexd has served one
+ * request on each (GET /health): a phase's clock starts on connections
+ * kdexd has accepted, not during its burst of accepts (and of the closes
+ * of the previous phase's connections).
+ */
 static struct conn *
 open_conns(int n, int ep)
 {
 	struct conn		*cs;
-	struct epoll_event	 ev;
-	int			 i;
+	struct epoll_event	 ev, evs[256];
+	char			 req[256];
+	const char		*b;
+	size_t			 blen, m;
+	ssize_t			 r;
+	int64_t			 until;
+	int			 i, k, st, left = n, len;
 
 	cs = xcalloc((size_t)n, sizeof *cs);
+	len = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: %s"
+	    "\r\n\r\n", host);
 	for (i = 0; i < n; i++) {
 		cs[i].fd = dial(1);
 		cs[i].user = i % nusers;
@@ -399,7 +412,34 @@ open_conns(int n, int ep)
 		ev.data.ptr = &cs[i];
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) == -1)
 			fatal("epoll_ctl");
+		write_all(cs[i].fd, req, (size_t)len);
+		cs[i].busy = 1;
 	}
+	until = now_us() + 10000000;
+	while (left > 0 && now_us() < until) {
+		k = epoll_wait(ep, evs, 256, 100);
+		for (i = 0; i < k; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			r = read(c->fd, c->rbuf + c->rlen, RBUF - c->rlen);
+			if (r == 0)
+				fatalx("kdexd closed a connection");
+			if (r < 0)
+				continue;
+			c->rlen += (size_t)r;
+			if ((m = http_parse(c->rbuf, c->rlen, &st, &b,
+			    &blen)) > 0) {
+				memmove(c->rbuf, c->rbuf + m, c->rlen - m);
+				c->rlen -= m;
+				if (c->busy) {
+					c->busy = 0;
+					left--;
+				}
+			}
+		}
+	}
+	if (left > 0)
+		fatalx("%d connections not served within 10 s", left);
 	return (cs);
 }
 

@@ -214,8 +214,8 @@ static struct {
 	settle_recon_fn		*recon_fn[8];
 	size_t			 nrecon_hp;
 	int64_t			 settle_ms, next_settle;
-	int64_t			*lat;		/* fill -> settled, ms */
-	size_t			 nlat;
+	int64_t			*lat;		/* fill -> settled, ms: ring */
+	size_t			 nlat, lathead;
 	int			 notify;
 	int64_t			 poll_ms, acl_ms;
 	int64_t			 next_scan, next_acl, next_forget;
@@ -1945,25 +1945,37 @@ lat_cmp(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
-/* Fill -> settled figures over the last samples (p50, p99). */
+/*
+ * Fill -> settled figures (p50, p99) over the last LAT_KEEP samples. A
+ * settled batch gives at most LAT_SAMPLE of its fills, evenly spread:
+ * each costs a ledger read on the event loop, and under load a batch nets
+ * tens of thousands of fills (reading them all stalled the loop for tens
+ * of ms every settlement).
+ */
+#define LAT_SAMPLE	256
+#define LAT_KEEP	10000
 static void
 lat_record(int64_t batch)
 {
 	struct ledger_batch	 b;
 	struct ledger_fill	 f;
-	int64_t			 now = kdexd_now_ms(), *c, fid;
+	int64_t			 now = kdexd_now_ms(), *c, fid, step;
 	size_t			 n;
 
 	if (ledger_batch_get(kdexd_server->ledger, batch, &b) != LEDGER_OK)
 		return;
-	for (fid = b.first_fill; fid != 0 && fid <= b.last_fill; fid++) {
+	step = (b.last_fill - b.first_fill) / LAT_SAMPLE + 1;
+	if (st.lat == NULL)
+		st.lat = xreallocarray(NULL, LAT_KEEP, sizeof *st.lat);
+	for (fid = b.first_fill; fid != 0 && fid <= b.last_fill;
+	    fid += step) {
 		if (ledger_fill_get(kdexd_server->ledger, fid, &f) !=
 		    LEDGER_OK || f.settlement_batch != batch)
 			continue;
-		if (st.nlat == 100000)
-			st.nlat = 0;
-		st.lat = xreallocarray(st.lat, st.nlat + 1, sizeof *st.lat);
-		st.lat[st.nlat++] = now - f.ts;
+		st.lat[st.lathead] = now - f.ts;
+		st.lathead = (st.lathead + 1) % LAT_KEEP;
+		if (st.nlat < LAT_KEEP)
+			st.nlat++;
 	}
 	if ((n = st.nlat) == 0)
 		return;
