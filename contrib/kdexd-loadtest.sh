@@ -6,7 +6,8 @@
 # LOADTEST_CONNS (128), LOADTEST_SYNC (full; "normal" skips the fsync per
 # batch, to see what the disk costs), LOADTEST_PIPELINE (unset: kdexd's
 # default, yes: the ledger commits and syncs on its own threads while the
-# loop goes on; no: on the event loop). Besides loadgen's lines it prints the
+# loop goes on; no: on the event loop), LOADTEST_CONF (more kdexd.conf
+# lines, e.g. "settle-interval-ms 3600000" to leave settlement out). Besides loadgen's lines it prints the
 # CPU seconds kdexd's event loop and its other threads used during the run
 # (all phases), and the load average, since the machine may be shared.
 set -e
@@ -21,6 +22,7 @@ burst-ip 10000000
 rate-user 10000000
 burst-user 10000000
 max-clients 20000
+${LOADTEST_CONF:-}
 ledger-sync ${LOADTEST_SYNC:-full}
 ${LOADTEST_PIPELINE:+ledger-pipeline $LOADTEST_PIPELINE}
 CONF
