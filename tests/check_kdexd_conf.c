@@ -43,6 +43,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.data_dir, "./kdex-data");
 	ck_assert_uint_eq(c.ws_ping, 20);
 	ck_assert_int_eq(c.ledger_sync, 2);
+	ck_assert_int_eq(c.ledger_pipeline, 1);
 	ck_assert_uint_eq(c.nmarkets, 0);
 	conf_finish(&c);
 	ck_assert_uint_eq(c.nmarkets, 1);
@@ -74,6 +75,7 @@ START_TEST(test_full_file)
 	    "rate-ip 5\nburst-ip 6\nrate-user 7\nburst-user 8\n"
 	    "jwt-ttl 60\nws-ping 3\nws-queue-max 65536\nmax-clients 9\n"
 	    "ledger-sync normal\n"
+	    "ledger-pipeline no\n"
 	    "market ETH-USDC base_decimals=18 quote_decimals=6 "
 	    "tick_size=0.01 lot_size=0.001 min_size=0.01 min_notional=5 "
 	    "maker_fee_ppm=0 taker_fee_ppm=1000 status=halted "
@@ -97,6 +99,7 @@ START_TEST(test_full_file)
 	ck_assert_uint_eq(c.ws_queue_max, 65536);
 	ck_assert_uint_eq(c.max_clients, 9);
 	ck_assert_int_eq(c.ledger_sync, 1);
+	ck_assert_int_eq(c.ledger_pipeline, 0);
 	ck_assert_uint_eq(c.nmarkets, 2);
 	ck_assert_str_eq(c.markets[0].pair, "ETH-USDC");
 	ck_assert_uint_eq(c.markets[0].base_decimals, 18);
@@ -124,6 +127,7 @@ START_TEST(test_errors)
 		"rate-ip 12abc\n",
 		"ws-queue-max 100\n",			/* below 4096 */
 		"ledger-sync off\n",
+		"ledger-pipeline maybe\n",
 		"jwt-ttl 99999999999\n",
 		"market\n",				/* no pair */
 		"market KTAUSDC\n",
