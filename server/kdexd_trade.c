@@ -2968,6 +2968,9 @@ route_free(void)
 	pends = NULL;
 	npends = cappends = 0;
 	out_drop();
+	free(bords);
+	bords = NULL;
+	capbords = 0;
 	for (i = 0; i < nmarkets; i++)
 		free(markets[i].candles);
 	nmarkets = 0;
