@@ -1832,6 +1832,22 @@ order_touched(uint64_t uid, uint64_t oid)
 	touch((int64_t)uid);
 }
 
+/* A fill's fee for one side, signed: a maker's rebate is negative. */
+static void
+fill_fee(char *fb, size_t len, const struct market *m,
+    const struct book_event *ev, int taker)
+{
+	if (taker)
+		snprintf(fb, len, "%s", fmt_units(ev->trade.taker_fee,
+		    m->cfg.quote.decimals));
+	else if (ev->trade.maker_rebate != 0)
+		snprintf(fb, len, "-%s", fmt_units(ev->trade.maker_rebate,
+		    m->cfg.quote.decimals));
+	else
+		snprintf(fb, len, "%s", fmt_units(ev->trade.maker_fee,
+		    m->cfg.quote.decimals));
+}
+
 /* A fill from a TRADE event as seen by one side. */
 static cJSON *
 event_fill_json(const struct tmarket *tm, const struct exchange_event *e,
@@ -1851,15 +1867,7 @@ event_fill_json(const struct tmarket *tm, const struct exchange_event *e,
 	    (int)ev->trade.taker_side : !ev->trade.taker_side));
 	cJSON_AddStringToObject(o, "price", fmt_price(m, ev->trade.price));
 	cJSON_AddStringToObject(o, "qty", fmt_qty(m, ev->trade.qty));
-	if (taker)
-		snprintf(fb, sizeof fb, "%s", fmt_units(ev->trade.taker_fee,
-		    m->cfg.quote.decimals));
-	else if (ev->trade.maker_rebate != 0)
-		snprintf(fb, sizeof fb, "-%s",
-		    fmt_units(ev->trade.maker_rebate, m->cfg.quote.decimals));
-	else
-		snprintf(fb, sizeof fb, "%s", fmt_units(ev->trade.maker_fee,
-		    m->cfg.quote.decimals));
+	fill_fee(fb, sizeof fb, m, ev, taker);
 	cJSON_AddStringToObject(o, "fee", fb);
 	cJSON_AddStringToObject(o, "fee_token", m->cfg.quote.symbol);
 	cJSON_AddNumberToObject(o, "fee_tier", taker ? ev->trade.taker_tier :
@@ -1891,15 +1899,7 @@ event_fill_jw(struct jw *w, const char *key, const struct tmarket *tm,
 	    !ev->trade.taker_side));
 	jw_str(w, "price", fmt_price(m, ev->trade.price));
 	jw_str(w, "qty", fmt_qty(m, ev->trade.qty));
-	if (taker)
-		snprintf(fb, sizeof fb, "%s", fmt_units(ev->trade.taker_fee,
-		    m->cfg.quote.decimals));
-	else if (ev->trade.maker_rebate != 0)
-		snprintf(fb, sizeof fb, "-%s",
-		    fmt_units(ev->trade.maker_rebate, m->cfg.quote.decimals));
-	else
-		snprintf(fb, sizeof fb, "%s", fmt_units(ev->trade.maker_fee,
-		    m->cfg.quote.decimals));
+	fill_fee(fb, sizeof fb, m, ev, taker);
 	jw_str(w, "fee", fb);
 	jw_str(w, "fee_token", m->cfg.quote.symbol);
 	jw_int(w, "fee_tier", taker ? ev->trade.taker_tier :
