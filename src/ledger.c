@@ -3761,7 +3761,10 @@ net_fill(struct ledger *l, struct netting *nt, const struct ledger_fill *f)
 int
 ledger_batch_create(struct ledger *l, int64_t *id)
 {
-/* The operator can no longer move a withdraw-only user's funds on chain. */
+/*
+ * The operator can no longer move a withdraw-only user's funds on chain.
+ * Two lookups per fill: only asked when there is such a user at all.
+ */
 #define LEDGER_SETTLEABLE "AND NOT EXISTS (SELECT 1 FROM users u WHERE " \
 	"u.id IN (fills.taker_user, fills.maker_user) AND " \
 	"u.status = 'withdraw_only')"
@@ -3770,14 +3773,22 @@ ledger_batch_create(struct ledger *l, int64_t *id)
 	sqlite3_stmt		*st;
 	int64_t			 first = 0, last = 0, bid, now;
 	size_t			 i, nusers = 0;
-	int			 rc;
+	int			 rc, wo;
 
 	*id = 0;
 	memset(&nt, 0, sizeof nt);
 	if (op_begin(l) == -1)
 		return LEDGER_ERR;
-	st = prepare(l, "SELECT * FROM fills WHERE settlement_batch = 0 "
-	    LEDGER_SETTLEABLE " ORDER BY id");
+	st = prepare(l, "SELECT EXISTS (SELECT 1 FROM users WHERE status = "
+	    "'withdraw_only')");
+	rc = sqlite3_step(st);
+	wo = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return op_end(l, LEDGER_ERR);
+	st = prepare(l, wo ? "SELECT * FROM fills WHERE settlement_batch = 0 "
+	    LEDGER_SETTLEABLE " ORDER BY id" : "SELECT * FROM fills WHERE "
+	    "settlement_batch = 0 ORDER BY id");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rd_fill(st, &f);
 		/* One batch is one staple: its blocks are bounded. */
@@ -3831,8 +3842,10 @@ ledger_batch_create(struct ledger *l, int64_t *id)
 		}
 	}
 	sqlite3_finalize(st);
-	st = prepare(l, "UPDATE fills SET settlement_batch = ?1 WHERE "
-	    "settlement_batch = 0 AND id <= ?2 " LEDGER_SETTLEABLE);
+	st = prepare(l, wo ? "UPDATE fills SET settlement_batch = ?1 WHERE "
+	    "settlement_batch = 0 AND id <= ?2 " LEDGER_SETTLEABLE : "UPDATE "
+	    "fills SET settlement_batch = ?1 WHERE settlement_batch = 0 AND "
+	    "id <= ?2");
 	sqlite3_bind_int64(st, 1, bid);
 	sqlite3_bind_int64(st, 2, last);
 	rc = sqlite3_step(st);
