@@ -170,7 +170,12 @@ struct pcounter {
 	int64_t		 v;
 };
 
-/* What the writer thread writes and commits: one batch. */
+/* Order rows of one batch in a job: the first nnew are new. */
+struct oseg {
+	size_t		 off, n, nnew;
+};
+
+/* What the writer thread writes and commits: one batch or several. */
 struct wjob {
 	uint64_t	 ticket;
 	struct auditrow	*arow;
@@ -179,8 +184,10 @@ struct wjob {
 	size_t		 nfrow, capfrow;
 	struct bal	*bal;		/* copies of the dirty entries */
 	size_t		 nbal, capbal;
-	struct ledger_order *orow;	/* the first nonew are new */
-	size_t		 norow, caporow, nonew;
+	struct ledger_order *orow;	/* one segment per batch */
+	size_t		 norow, caporow;
+	struct oseg	*seg;
+	size_t		 nseg, capseg;
 	struct pcounter	*ctr;
 	size_t		 nctr, capctr;
 };
@@ -243,7 +250,7 @@ struct ledger {
 	 */
 	pthread_t	 wthread;
 	pthread_cond_t	 w_work;	/* a job was handed over, or stop */
-	pthread_cond_t	 w_idle;	/* the job is committed */
+	pthread_cond_t	 w_idle;	/* a job is committed */
 	struct wjob	*job;		/* under sync_mu: in flight or NULL */
 	struct wjob	*spare;		/* the owner's, buffers to swap */
 	int		 claimed;	/* the owner may use the connection */
@@ -407,7 +414,8 @@ static int	 db_claim(struct ledger *);
 static int	 audit_write(struct ledger *, const struct auditrow *, size_t);
 static int	 fill_write(struct ledger *, const struct fillrow *, size_t);
 static int	 bal_write(struct ledger *, const struct bal *, size_t);
-static size_t	 bal_take(struct ledger *, struct bal **, size_t *);
+static size_t	 bal_take(struct ledger *, struct bal *);
+static void	*grow(void *, size_t *, size_t, size_t);
 static int	 orders_write(struct ledger *, const struct ledger_order *,
 		    size_t, size_t);
 static int	 counter_write(struct ledger *, const char *, int64_t);
@@ -916,16 +924,20 @@ wjob_run(struct ledger *l, struct wjob *j)
 		fatalx("ledger: writer: begin: %s", sqlite3_errmsg(l->db));
 	if (fill_write(l, j->frow, j->nfrow) == -1 ||
 	    audit_write(l, j->arow, j->narow) == -1 ||
-	    bal_write(l, j->bal, j->nbal) == -1 ||
-	    orders_write(l, j->orow, j->norow, j->nonew) != LEDGER_OK)
+	    bal_write(l, j->bal, j->nbal) == -1)
 		fatalx("ledger: writer: a batch could not be written");
+	for (i = 0; i < j->nseg; i++) {
+		if (orders_write(l, j->orow + j->seg[i].off, j->seg[i].n,
+		    j->seg[i].nnew) != LEDGER_OK)
+			fatalx("ledger: writer: order rows not written");
+	}
 	for (i = 0; i < j->nctr; i++) {
 		if (counter_write(l, j->ctr[i].name, j->ctr[i].v) != LEDGER_OK)
 			fatalx("ledger: writer: counter %s", j->ctr[i].name);
 	}
 	if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		fatalx("ledger: writer: commit: %s", sqlite3_errmsg(l->db));
-	j->narow = j->nfrow = j->nbal = j->norow = j->nonew = j->nctr = 0;
+	j->narow = j->nfrow = j->nbal = j->norow = j->nseg = j->nctr = 0;
 }
 
 /*
@@ -951,9 +963,14 @@ writer_main(void *arg)
 		wjob_run(l, j);
 		pthread_mutex_lock(&l->sync_mu);
 		l->committed = j->ticket;
-		l->job = NULL;
-		pthread_cond_broadcast(&l->w_idle);
 		pthread_cond_signal(&l->sync_work);
+		/* What ended meanwhile went to the spare: take it now. */
+		if (l->spare->ticket > j->ticket) {
+			l->job = l->spare;
+			l->spare = j;
+		} else
+			l->job = NULL;
+		pthread_cond_broadcast(&l->w_idle);
 	}
 	pthread_mutex_unlock(&l->sync_mu);
 	return NULL;
@@ -1190,6 +1207,7 @@ ledger_close(struct ledger *l)
 		free(l->jobs[i].bal);
 		free(l->jobs[i].orow);
 		free(l->jobs[i].ctr);
+		free(l->jobs[i].seg);
 	}
 	free(l);
 }
@@ -1331,18 +1349,51 @@ ledger_commit(struct ledger *l, char **cause)
 	return 0;
 }
 
+static void *
+grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need > *cap) {
+		*cap = need > *cap * 2 ? need : *cap * 2;
+		p = xreallocarray(p, *cap, size);
+	}
+	return p;
+}
+
+/* Add k elements of src to the array p of *n (grown as needed). */
+static void *
+append(void *p, size_t *n, size_t *cap, const void *src, size_t k,
+    size_t size)
+{
+	if (k == 0)
+		return p;
+	p = grow(p, cap, *n + k, size);
+	memcpy((char *)p + *n * size, src, k * size);
+	*n += k;
+	return p;
+}
+
 /*
- * Hand a lazy transaction to the writer thread: its buffers are swapped
- * with the spare job's (no copies but the changed balances), the ticket is
- * the next one, and the owner goes on from its caches.  At most one job is
- * in flight: a second waits for the first (back-pressure).
+ * Hand an ended lazy transaction to the writer thread.  Its rows are added
+ * to the spare job under the lock; when the writer is idle the spare goes
+ * to it at once, else the writer takes it (with whatever else ended
+ * meanwhile, in one transaction) when it finishes its job.  So at most one
+ * job is in flight and one waiting (job == NULL means the spare is empty),
+ * and the owner waits only when the waiting one already holds
+ * LEDGER_JOB_ROWS rows: back-pressure, which bounds both memory and how
+ * long an acknowledgement can wait.
  */
+#define LEDGER_JOB_ROWS		16384
+
+static size_t
+job_rows(const struct wjob *j)
+{
+	return j->narow + j->nfrow + j->nbal + j->norow + j->nctr;
+}
+
 static void
 handoff(struct ledger *l, uint64_t *ticket)
 {
 	struct wjob	*j;
-	void		*p;
-	size_t		 cap;
 
 	hold_emit(l);
 	l->in_txn = l->explicit_txn = 0;
@@ -1352,32 +1403,39 @@ handoff(struct ledger *l, uint64_t *ticket)
 		return;
 	}
 	pthread_mutex_lock(&l->sync_mu);
-	while (l->job != NULL)
+	while (l->job != NULL && job_rows(l->spare) >= LEDGER_JOB_ROWS)
 		pthread_cond_wait(&l->w_idle, &l->sync_mu);
-	pthread_mutex_unlock(&l->sync_mu);
 	j = l->spare;
-	p = j->arow, j->arow = l->arow, l->arow = p;
-	cap = j->caparow, j->caparow = l->caparow, l->caparow = cap;
-	j->narow = l->narow, l->narow = 0;
-	p = j->frow, j->frow = l->frow, l->frow = p;
-	cap = j->capfrow, j->capfrow = l->capfrow, l->capfrow = cap;
-	j->nfrow = l->nfrow, l->nfrow = 0;
-	j->nbal = bal_take(l, &j->bal, &j->capbal);
-	p = j->orow, j->orow = l->porow, l->porow = p;
-	cap = j->caporow, j->caporow = l->capporow, l->capporow = cap;
-	j->norow = l->nporow, j->nonew = l->nponew;
-	l->nporow = l->nponew = 0;
-	p = j->ctr, j->ctr = l->pctr, l->pctr = p;
-	cap = j->capctr, j->capctr = l->cappctr, l->cappctr = cap;
-	j->nctr = l->npctr, l->npctr = 0;
+	j->arow = append(j->arow, &j->narow, &j->caparow, l->arow, l->narow,
+	    sizeof *j->arow);
+	j->frow = append(j->frow, &j->nfrow, &j->capfrow, l->frow, l->nfrow,
+	    sizeof *j->frow);
+	if (l->ndirty != 0) {
+		j->bal = grow(j->bal, &j->capbal, j->nbal + l->ndirty,
+		    sizeof *j->bal);
+		j->nbal += bal_take(l, j->bal + j->nbal);
+	}
+	if (l->nporow != 0) {
+		j->seg = grow(j->seg, &j->capseg, j->nseg + 1, sizeof *j->seg);
+		j->seg[j->nseg].off = j->norow;
+		j->seg[j->nseg].n = l->nporow;
+		j->seg[j->nseg].nnew = l->nponew;
+		j->nseg++;
+		j->orow = append(j->orow, &j->norow, &j->caporow, l->porow,
+		    l->nporow, sizeof *j->orow);
+	}
+	j->ctr = append(j->ctr, &j->nctr, &j->capctr, l->pctr, l->npctr,
+	    sizeof *j->ctr);
+	l->narow = l->nfrow = l->nporow = l->nponew = l->npctr = 0;
 	j->ticket = ++l->issued;
 	*ticket = j->ticket;
-	l->spare = j == &l->jobs[0] ? &l->jobs[1] : &l->jobs[0];
-	l->claimed = 0;
-	pthread_mutex_lock(&l->sync_mu);
-	l->job = j;
-	pthread_cond_signal(&l->w_work);
+	if (l->job == NULL) {
+		l->job = j;
+		l->spare = j == &l->jobs[0] ? &l->jobs[1] : &l->jobs[0];
+		pthread_cond_signal(&l->w_work);
+	}
 	pthread_mutex_unlock(&l->sync_mu);
+	l->claimed = 0;
 }
 
 int
@@ -1708,24 +1766,20 @@ bal_write(struct ledger *l, const struct bal *e, size_t n)
 }
 
 /*
- * Copy the changed entries into *out (grown as needed) and mark them
+ * Copy the changed entries to out (room for all of them) and mark them
  * clean: the copies are what gets written.  Returns how many.
  */
 static size_t
-bal_take(struct ledger *l, struct bal **out, size_t *cap)
+bal_take(struct ledger *l, struct bal *out)
 {
 	struct bal	*b;
 	size_t		 j, n = l->ndirty;
 
-	if (n > *cap) {
-		*cap = n;
-		*out = xreallocarray(*out, n, sizeof **out);
-	}
 	for (j = 0; j < n; j++) {
 		b = &l->bal[l->dirty[j]];
 		assert(b->used && b->dirty);
 		assert(b->avail <= b->total);
-		(*out)[j] = *b;
+		out[j] = *b;
 		b->dirty = 0;
 		b->stored = 1;
 	}
@@ -1752,7 +1806,10 @@ bal_flush(struct ledger *l)
 	hold_emit(l);
 	if (audit_flush(l) == -1)
 		return -1;
-	n = bal_take(l, &l->spare->bal, &l->spare->capbal);
+	/* Claimed: the spare job is empty, its buffer free to use. */
+	l->spare->bal = grow(l->spare->bal, &l->spare->capbal, l->ndirty,
+	    sizeof *l->spare->bal);
+	n = bal_take(l, l->spare->bal);
 	return bal_write(l, l->spare->bal, n);
 }
 
