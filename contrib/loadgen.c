@@ -128,8 +128,9 @@ dial(int nonblock)
 	return (fd);
 }
 
-static void
-write_all(int fd, const char *buf, size_t len)
+/* Write all of buf to a server that may go away: -1 on error. */
+static int
+write_some(int fd, const char *buf, size_t len)
 {
 	ssize_t	n;
 
@@ -138,10 +139,18 @@ write_all(int fd, const char *buf, size_t len)
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)
-			fatal("write");
+			return (-1);
 		buf += n;
 		len -= (size_t)n;
 	}
+	return (0);
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	if (write_some(fd, buf, len) != 0)
+		fatal("write");
 }
 
 /*
@@ -275,23 +284,6 @@ wait_funded(void)
 		}
 }
 
-/* Like write_all() but for a server that may go away: -1 on error. */
-static int
-write_some(int fd, const char *buf, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			return (-1);
-		buf += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
 
 static void
 send_order(struct conn *c, int64_t t0, const char *price, const char *side)

@@ -469,6 +469,14 @@ market_json(const struct tmarket *tm)
 	return (o);
 }
 
+/* Lots still open: none once the order is no longer live. */
+static uint64_t
+order_remaining(const struct ledger_order *lo)
+{
+	return ledger_order_status_live(lo->status) && lo->qty > lo->filled ?
+	    lo->qty - lo->filled : 0;
+}
+
 static cJSON *
 order_json(const struct ledger_order *lo)
 {
@@ -498,8 +506,7 @@ order_json(const struct ledger_order *lo)
 		cJSON_AddNullToObject(o, "price");
 	cJSON_AddStringToObject(o, "qty", fmt_qty(m, lo->qty));
 	cJSON_AddStringToObject(o, "filled", fmt_qty(m, lo->filled));
-	rem = ledger_order_status_live(lo->status) && lo->qty > lo->filled ?
-	    lo->qty - lo->filled : 0;
+	rem = order_remaining(lo);
 	cJSON_AddStringToObject(o, "remaining", fmt_qty(m, rem));
 	cJSON_AddStringToObject(o, "status",
 	    ledger_order_status_name(lo->status));
@@ -542,8 +549,7 @@ order_jw(struct jw *w, const char *key, const struct ledger_order *lo)
 		jw_null(w, "price");
 	jw_str(w, "qty", fmt_qty(m, lo->qty));
 	jw_str(w, "filled", fmt_qty(m, lo->filled));
-	rem = ledger_order_status_live(lo->status) && lo->qty > lo->filled ?
-	    lo->qty - lo->filled : 0;
+	rem = order_remaining(lo);
 	jw_str(w, "remaining", fmt_qty(m, rem));
 	jw_str(w, "status", ledger_order_status_name(lo->status));
 	jw_str(w, "tif", tif_name(lo->tif));

@@ -246,24 +246,10 @@ client_error(struct ws_client *c, const char *code, const char *msg)
 void
 ws_publish(const char *name, char *text)
 {
-	struct kdexd	*s = kdexd_server;
-	struct channel	*ch;
-	struct ws_msg	*m;
-	size_t		 i;
-
-	if ((ch = chan_find(name, 0)) == NULL || ch->n == 0) {
-		free(text);
-		return;
-	}
-	m = msg_new(text, strlen(text));
-	free(text);
-	m->refs++;
-	for (i = 0; i < ch->n; i++)
-		client_push(ch->subs[i], m);
-	s->stats.ws_messages_out += ch->n;
-	msg_unref(m);
+	ws_publish_seq(name, 0, text);
 }
 
+/* seq 0: every subscriber; else those whose snapshot predates it. */
 void
 ws_publish_seq(const char *name, uint64_t seq, char *text)
 {
@@ -273,10 +259,6 @@ ws_publish_seq(const char *name, uint64_t seq, char *text)
 	struct ws_msg	*m;
 	size_t		 i, k, sent = 0;
 
-	if (seq == 0) {
-		ws_publish(name, text);
-		return;
-	}
 	if ((ch = chan_find(name, 0)) == NULL || ch->n == 0) {
 		free(text);
 		return;
@@ -286,10 +268,12 @@ ws_publish_seq(const char *name, uint64_t seq, char *text)
 	m->refs++;
 	for (i = 0; i < ch->n; i++) {
 		c = ch->subs[i];
-		for (k = 0; k < c->nsubs && c->subs[k] != ch; k++)
-			;
-		if (k < c->nsubs && c->snap_seq[k] >= seq)
-			continue;	/* its snapshot had this update */
+		if (seq != 0) {
+			for (k = 0; k < c->nsubs && c->subs[k] != ch; k++)
+				;
+			if (k < c->nsubs && c->snap_seq[k] >= seq)
+				continue;	/* its snapshot had this update */
+		}
 		client_push(c, m);
 		sent++;
 	}
